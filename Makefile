@@ -1,0 +1,43 @@
+# sms-contract: every target creates the virtual environment it needs, idempotently.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint fmt browser clean help
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP) ## serve the fake provider over HTTPS with a local CA
+	$(BIN)/sms-contract serve
+
+browser: ## install Debian's chromium for the web UI tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || bash scripts/install-chromium.sh
+
+test: $(STAMP) browser ## install what the tests need and run them all
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) ## run the benchmarks and write bench/README.md
+	$(BIN)/python -m bench
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check sms_contract tests bench
+	$(BIN)/ruff format --check sms_contract tests bench
+	$(BIN)/mypy sms_contract
+
+fmt: $(STAMP) ## format the code with ruff
+	$(BIN)/ruff check --fix sms_contract tests bench
+	$(BIN)/ruff format sms_contract tests bench
+
+clean: ## remove the virtual environment and local state
+	rm -rf $(VENV) .state build dist *.egg-info

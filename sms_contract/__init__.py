@@ -1,0 +1,28 @@
+"""sms-contract: the INO CX SMS webhook contract, a fake provider and a conformance kit.
+
+The small public API::
+
+    from sms_contract import analyze, build_payload, check_document
+"""
+
+from sms_contract.exceptions import InputError, PayloadBuildError, SmsContractError
+from sms_contract.sender import Analysis, SmsPayload, SmsType, analyze, build_payload
+from sms_contract.validation import CheckResult, Violation, check_document, parse_body
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "CheckResult",
+    "InputError",
+    "PayloadBuildError",
+    "SmsContractError",
+    "SmsPayload",
+    "SmsType",
+    "Violation",
+    "__version__",
+    "analyze",
+    "build_payload",
+    "check_document",
+    "parse_body",
+]

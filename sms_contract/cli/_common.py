@@ -1,0 +1,54 @@
+"""Helpers shared by the CLI commands: exit codes, reading input, failing cleanly."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+EXIT_OK = 0
+#: The input, payload or endpoint breaks the contract.
+EXIT_INVALID = 1
+#: Bad usage or input that cannot be read at all.
+EXIT_USAGE = 2
+#: The endpoint cannot be reached (DNS, refused connection, timeout, TLS).
+EXIT_UNREACHABLE = 3
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print a one-line error on stderr and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def read_source(source: str) -> bytes:
+    """The bytes of a file, or of standard input for ``-``."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    path = Path(source)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        fail(f"no such file: {source}")
+    except IsADirectoryError:
+        fail(f"{source} is a directory, not a file")
+    except OSError as error:
+        fail(f"cannot read {source}: {error.strerror}")
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """``data`` as UTF-8 text, or a clean failure naming the bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        fail(f"{what} is not valid UTF-8 (byte {error.start}: 0x{data[error.start]:02x})")
+
+
+def check_unicode(text: str, what: str) -> str:
+    """Refuse text holding lone surrogates (e.g. undecodable bytes in an argument)."""
+    for index, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff":
+            fail(f"{what} holds an invalid character at position {index} (not valid UTF-8)")
+    return text

@@ -1,0 +1,339 @@
+"""Checking a received payload: bytes -> JSON object -> schema -> consistency.
+
+The fake provider, ``sms-contract validate``, the web UI checker and the
+conformance checker all use this module, so a payload gets the same verdict
+everywhere. Each finding is a ``Violation`` naming the field (a JSON pointer),
+the rule (a stable code) and a sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any
+
+import phonenumbers
+from jsonschema import Draft202012Validator, ValidationError
+
+from sms_contract.exceptions import InputError
+from sms_contract.schema import load_schema
+from sms_contract.sender.model import consistency_mismatches
+
+#: Deepest nesting accepted in a body; a payload is one flat object.
+MAX_DEPTH = 32
+#: Operators truncate or refuse longer sender names (alphanumeric / numeric).
+SENDER_ALPHANUMERIC_MAX = 11
+SENDER_NUMERIC_MAX = 15
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: where (JSON pointer), which rule (code), and why."""
+
+    pointer: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON form used in problem+json bodies and reports."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one document: violations make it invalid, warnings do not."""
+
+    violations: list[Violation] = field(default_factory=list)
+    warnings: list[Violation] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        """True when nothing is violated."""
+        return not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the verdict."""
+        return {
+            "valid": self.valid,
+            "violations": [v.to_dict() for v in self.violations],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+class BodyError(InputError):
+    """A body that is not a readable JSON object (a 400 in the fake provider)."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(violation.message)
+        self.violation = violation
+
+
+def pointer(*parts: object) -> str:
+    """An RFC 6901 JSON pointer to ``parts``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+# -- bytes -> JSON ----------------------------------------------------------------
+
+
+def _refuse(code: str, message: str, at: str = "") -> BodyError:
+    return BodyError(Violation(at, code, message))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _refuse("duplicate_key", f"the key {key!r} appears more than once", pointer(key))
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise _refuse("non_finite_number", f"{name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if number in (float("inf"), float("-inf")):
+        raise _refuse("non_finite_number", f"the number {literal[:40]} is too large")
+    return number
+
+
+def parse_body(raw: bytes | str) -> Any:
+    """Read a request body as JSON, strictly: UTF-8, no duplicate keys, no
+    NaN/Infinity, no lone surrogates, at most ``MAX_DEPTH`` levels.
+
+    Raises ``BodyError`` carrying a ``Violation``.
+    """
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _refuse(
+                "invalid_utf8", f"the body is not UTF-8: byte {error.start} is invalid"
+            ) from None
+    if not raw.strip():
+        raise _refuse("empty_body", "the body is empty; a JSON object is expected")
+    try:
+        document = json.loads(
+            raw,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+        )
+    except json.JSONDecodeError as error:
+        message = f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        raise _refuse("invalid_json", message) from None
+    except RecursionError:
+        raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as error:  # e.g. an integer literal of thousands of digits
+        raise _refuse("invalid_json", f"invalid JSON: {error}") from None
+    _check_tree(document)
+    return document
+
+
+def _check_tree(document: Any) -> None:
+    stack: list[tuple[Any, int, str]] = [(document, 1, "")]
+    while stack:
+        node, depth, at = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", at)
+        if isinstance(node, str) and _LONE_SURROGATE.search(node):
+            raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate", at)
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if _LONE_SURROGATE.search(key):
+                    raise _refuse("lone_surrogate", "a key holds a lone UTF-16 surrogate", at)
+                stack.append((value, depth + 1, at + pointer(key)))
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1, at + pointer(i)) for i, value in enumerate(node))
+
+
+def parse_object(raw: bytes | str) -> dict[str, Any]:
+    """``parse_body``, then insist on a JSON object."""
+    document = parse_body(raw)
+    if not isinstance(document, dict):
+        kind = _json_kind(document)
+        raise _refuse("not_an_object", f"the body is a JSON {kind}; a JSON object is expected")
+    return document
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {list: "array", str: "string", type(None): "null"}.get(type(value), "value")
+
+
+# -- JSON -> verdict --------------------------------------------------------------
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema())
+
+
+def _known_fields() -> dict[str, Any]:
+    properties: dict[str, Any] = _validator().schema["properties"]
+    return properties
+
+
+def check_document(document: Any, *, strict_fields: bool = False) -> CheckResult:
+    """Every violation of the contract in ``document``, and the warnings.
+
+    Unknown fields are warnings (a tolerant reader, CONTRACT reading 10) unless
+    ``strict_fields`` makes them violations.
+    """
+    if not isinstance(document, dict):
+        kind = _json_kind(document)
+        message = f"the payload is a JSON {kind}; a JSON object is expected"
+        return CheckResult([Violation("", "not_an_object", message)])
+    known = _known_fields()
+    unknown = [
+        Violation(pointer(name), "unknown_field", f"{name!r} is not a field of the contract")
+        for name in document
+        if name not in known
+    ]
+    payload = {name: value for name, value in document.items() if name in known}
+    violations = _schema_violations(payload)
+    if strict_fields:
+        violations = unknown + violations
+    violations += _consistency_violations(payload, violations)
+    warnings = ([] if strict_fields else unknown) + _advice(payload)
+    return CheckResult(violations, warnings)
+
+
+def _schema_violations(payload: dict[str, Any]) -> list[Violation]:
+    missing = [
+        Violation(pointer(name), "required", f"{name} is required")
+        for name in _validator().schema["required"]
+        if name not in payload
+    ]
+    found = [
+        _describe(error)
+        for error in _validator().iter_errors(payload)
+        if error.validator not in ("required", "additionalProperties", "if")
+    ]
+    return missing + sorted(found, key=lambda v: (v.pointer, v.code))
+
+
+_RULES = {
+    "type": "type",
+    "enum": "enum",
+    "pattern": "pattern",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minimum": "minimum",
+    "maximum": "maximum",
+}
+
+
+def _describe(error: ValidationError) -> Violation:
+    path = list(error.absolute_path)
+    name = str(path[0]) if path else ""
+    at = pointer(*path)
+    if "then" in error.absolute_schema_path:
+        return Violation(
+            at, "type_rule", "type must be MARKETING when sender is absent, null or empty"
+        )
+    code = _RULES.get(str(error.validator), str(error.validator))
+    return Violation(at, code, f"{name} {_explain(code, error)}".strip())
+
+
+def _explain(code: str, error: ValidationError) -> str:
+    expected, got = error.validator_value, _excerpt(error.instance)
+    match code:
+        case "type":
+            return f"must be of JSON type {_types(expected)}, got {got}"
+        case "enum":
+            return f"must be one of {', '.join(map(str, expected))}, got {got}"
+        case "pattern":
+            return f"must be in E.164 ('+', country code, 7 to 15 digits, no spaces), got {got}"
+        case "min_length":
+            return f"must have at least {expected} character(s)"
+        case "max_length":
+            return f"must have at most {expected} characters, got {_length(error.instance)}"
+        case "minimum":
+            return f"must be at least {expected}, got {got}"
+        case "maximum":
+            return f"must be at most {expected}, got {got}"
+    return error.message
+
+
+def _types(expected: Any) -> str:
+    return " or ".join(expected) if isinstance(expected, list) else str(expected)
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, str) else 0
+
+
+def _excerpt(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _consistency_violations(
+    payload: dict[str, Any], violations: list[Violation]
+) -> list[Violation]:
+    if any(v.pointer == "/text" for v in violations):
+        return []
+    text = payload.get("text")
+    if not isinstance(text, str):
+        return []
+    is_unicode, credits = payload.get("isUnicode"), payload.get("credits")
+    bad = {v.pointer for v in violations}
+    declared_unicode = is_unicode if "/isUnicode" not in bad else None
+    declared_credits = credits if "/credits" not in bad else None
+    found = []
+    for mismatch in consistency_mismatches(text, declared_unicode, declared_credits):
+        if pointer(mismatch.field) in bad:
+            continue
+        code = "is_unicode_mismatch" if mismatch.field == "isUnicode" else "credits_mismatch"
+        found.append(Violation(pointer(mismatch.field), code, mismatch.message))
+    return found
+
+
+def _advice(payload: dict[str, Any]) -> list[Violation]:
+    warnings = []
+    to = payload.get("to")
+    if isinstance(to, str) and re.fullmatch(_validator().schema["properties"]["to"]["pattern"], to):
+        if not _is_valid_number(to):
+            warnings.append(
+                Violation("/to", "number_not_valid", f"{to} is not a valid number for any region")
+            )
+    sender = payload.get("sender")
+    if isinstance(sender, str):
+        limit = SENDER_NUMERIC_MAX if sender.lstrip("+").isdigit() else SENDER_ALPHANUMERIC_MAX
+        if len(sender) > limit:
+            warnings.append(
+                Violation(
+                    "/sender",
+                    "sender_too_long",
+                    f"sender has {len(sender)} characters; operators allow {limit} "
+                    "and may truncate or refuse it",
+                )
+            )
+    return warnings
+
+
+def _is_valid_number(number: str) -> bool:
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(number, None)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def check_body(raw: bytes | str, *, strict_fields: bool = False) -> CheckResult:
+    """Parse and check a raw body in one go (parse failures become violations)."""
+    try:
+        document = parse_object(raw)
+    except BodyError as error:
+        return CheckResult([error.violation])
+    return check_document(document, strict_fields=strict_fields)

@@ -1,0 +1,53 @@
+"""Provider credentials: the login character set and HTTP Basic (CONTRACT reading 2)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+
+from sms_contract.exceptions import SmsContractError
+
+#: The platform's login field accepts letters, digits and ``_ + . @ -`` only.
+LOGIN_PATTERN = re.compile(r"[A-Za-z0-9_+.@-]+")
+LOGIN_CHARACTERS = "letters, digits and _ + . @ -"
+
+
+class InvalidLogin(SmsContractError, ValueError):
+    """A login with a character the platform refuses."""
+
+
+def check_login(login: str) -> str:
+    """Return ``login`` when the platform would accept it, else raise ``InvalidLogin``."""
+    if not LOGIN_PATTERN.fullmatch(login):
+        bad = sorted({char for char in login if not LOGIN_PATTERN.fullmatch(char)})
+        shown = ", ".join(repr(char) for char in bad) or "nothing (it is empty)"
+        raise InvalidLogin(f"the login may hold only {LOGIN_CHARACTERS}; it holds {shown}")
+    return login
+
+
+def basic_authorization(login: str, password: str) -> str:
+    """The ``Authorization`` header value for HTTP Basic."""
+    token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """``(login, password)`` from an ``Authorization: Basic`` header, else ``None``."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, separator, password = decoded.partition(":")
+    return (login, password) if separator else None
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Compare two secrets in constant time."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

@@ -1,0 +1,54 @@
+"""The Flask app factory of the fake provider."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from sms_contract.mock_provider import admin, send
+from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.inbox import Inbox
+from sms_contract.mock_provider.problems import problem
+from sms_contract.mock_provider.state import EXTENSION, ProviderState
+
+_log = logging.getLogger(__name__)
+
+_HTTP_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+
+def create_app(config: ProviderConfig | None = None) -> Flask:
+    """Build the fake provider for ``config`` (defaults when ``None``)."""
+    config = config or ProviderConfig()
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    inbox = Inbox(config.db_path, max_messages=config.max_messages, sync=config.sync)
+    app.extensions[EXTENSION] = ProviderState(config, inbox)
+    send.register(app, config.send_path)
+    app.register_blueprint(admin.blueprint)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _http_error(error: HTTPException) -> Response:
+    slug = _HTTP_SLUGS.get(error.code or 400, "bad-request")
+    response = problem(slug, error.description or slug)
+    if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response:
+    _log.exception("unexpected error", exc_info=error)
+    return problem("internal-error", "the fake provider failed; see its log")

@@ -1,0 +1,63 @@
+"""The fake provider's configuration: one typed object that every part reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from sms_contract.sender.credentials import check_login
+
+AuthMode = Literal["none", "any", "strict"]
+SyncMode = Literal["normal", "full"]
+
+#: A namespace segment in ``/ns/<namespace>/...``.
+NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+DEFAULT_NAMESPACE = "default"
+
+
+class ConfigError(ValueError):
+    """A configuration the fake provider refuses to start with."""
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Everything the fake provider's app needs; built once, shared read-only.
+
+    ``credentials`` holds ``(login, password)`` pairs for ``auth="strict"``; it
+    is left out of ``repr`` so that a password is never printed.
+    """
+
+    db_path: Path = Path(".state/inbox.sqlite3")
+    send_path: str = "/sms"
+    auth: AuthMode = "none"
+    credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    realm: str = "sms-contract"
+    max_body_bytes: int = 64 * 1024
+    strict_fields: bool = False
+    max_messages: int = 100_000
+    admin_token: str | None = field(default=None, repr=False)
+    #: ``normal``: a send is in the WAL before the answer (survives a crash of
+    #: the server); ``full``: also fsynced (survives a power cut), slower.
+    sync: SyncMode = "normal"
+    #: Longest ``timeout`` accepted by ``/api/messages/wait``, in seconds.
+    max_wait: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.send_path.startswith("/") or self.send_path.startswith(("/api", "/ns/")):
+            raise ConfigError(
+                f"the send path must start with '/' and not be under /api or /ns/: "
+                f"{self.send_path!r}"
+            )
+        if self.auth not in ("none", "any", "strict"):
+            raise ConfigError(f"auth must be none, any or strict, not {self.auth!r}")
+        if self.auth == "strict" and not self.credentials:
+            raise ConfigError("auth=strict needs at least one login:password pair")
+        for login, _password in self.credentials:
+            try:
+                check_login(login)
+            except ValueError as error:
+                raise ConfigError(f"login {login!r} refused: {error}") from None
+        if self.max_body_bytes < 1024:
+            raise ConfigError("the body limit must be at least 1024 bytes")

@@ -1,0 +1,60 @@
+"""RFC 9457 problem+json answers, and the one table of the statuses the fake
+provider answers with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Response, json
+
+PROBLEM_TYPE_BASE = "https://sms-contract.inocx.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+#: problem slug -> (HTTP status, title). Every refusal of the fake provider is one of these.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "bad-request": (400, "The request is malformed"),
+    "malformed-body": (400, "The body is not a readable JSON object"),
+    "unauthorized": (401, "Authentication required"),
+    "forbidden": (403, "Forbidden"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "wait-timeout": (404, "No such message arrived in time"),
+    "ret-id-conflict": (409, "This retId was already accepted with a different body"),
+    "payload-too-large": (413, "The body is too large"),
+    "unsupported-media-type": (415, "The body must be application/json"),
+    "invalid-payload": (422, "The payload breaks the SMS contract"),
+    "internal-error": (500, "Internal error of the fake provider"),
+}
+
+
+def problem(
+    slug: str,
+    detail: str,
+    *,
+    violations: Iterable[Mapping[str, str]] = (),
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A problem+json response for ``slug``, listing every violation."""
+    return Response(
+        json.dumps(problem_body(slug, detail, violations=violations, **extra)),
+        status=PROBLEMS[slug][0],
+        headers=dict(headers or {}),
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def problem_body(
+    slug: str, detail: str, *, violations: Iterable[Mapping[str, str]] = (), **extra: Any
+) -> dict[str, Any]:
+    """The JSON object of a problem answer."""
+    status, title = PROBLEMS[slug]
+    return {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "violations": [dict(v) for v in violations],
+        **extra,
+    }

@@ -18,6 +18,7 @@ COMMANDS = {
     "count": "sms_contract.cli.contract:count",
     "schema": "sms_contract.cli.contract:schema",
     "validate": "sms_contract.cli.contract:validate",
+    "serve": "sms_contract.cli.serve:serve",
 }
 
 

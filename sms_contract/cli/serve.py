@@ -1,0 +1,187 @@
+"""``sms-contract serve``: run the fake provider over HTTPS."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import click
+
+from sms_contract.cli._common import EXIT_USAGE, fail
+from sms_contract.mock_provider.config import ConfigError, ProviderConfig
+from sms_contract.mock_provider.server import ServeOptions, run
+from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
+
+_ENV = "SMS_CONTRACT_"
+_EXAMPLE = {
+    "type": "NOTIFICATION",
+    "sender": "INOCX",
+    "to": "+33612345678",
+    "retId": "hello-1",
+    "isUnicode": False,
+    "text": "Hello from sms-contract",
+    "credits": 1,
+}
+
+
+def _option(*names: str, env: str, **kwargs: object) -> click.Option:
+    return click.option(*names, envvar=_ENV + env, show_envvar=True, **kwargs)  # type: ignore[arg-type]
+
+
+def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[str, str], ...]:
+    lines = list(pairs)
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as error:
+            fail(f"cannot read the credentials file {file}: {error.strerror}")
+        lines += [line.strip() for line in text.splitlines() if line.strip()]
+    result = []
+    for line in lines:
+        login, separator, password = line.partition(":")
+        if not separator or not login:
+            fail("credentials are LOGIN:PASSWORD (the password is never printed)")
+        result.append((login, password))
+    return tuple(result)
+
+
+@click.command()
+@_option("--host", env="HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
+@_option("--port", env="PORT", default=8443, show_default=True, type=click.IntRange(0, 65535))
+@_option("--workers", env="WORKERS", default=2, show_default=True, type=click.IntRange(1, 64))
+@_option("--threads", env="THREADS", default=8, show_default=True, type=click.IntRange(1, 256))
+@_option(
+    "--state-dir",
+    env="STATE_DIR",
+    default=".state",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the inbox and the local CA live.",
+)
+@_option(
+    "--db",
+    env="DB",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The SQLite inbox file [default: STATE_DIR/inbox.sqlite3].",
+)
+@_option(
+    "--path", "send_path", env="SEND_PATH", default="/sms", show_default=True, help="Send path."
+)
+@_option("--cert", env="CERT", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@_option("--key", env="KEY", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@_option("--http", "plain_http", env="HTTP", is_flag=True, help="Serve plain HTTP (no TLS).")
+@_option(
+    "--auth",
+    env="AUTH",
+    type=click.Choice(["none", "any", "strict"]),
+    default="none",
+    show_default=True,
+    help="none; any (Basic required, any credentials); strict (the configured pairs).",
+)
+@_option(
+    "--credential",
+    "credentials",
+    env="CREDENTIALS",
+    multiple=True,
+    metavar="LOGIN:PASSWORD",
+    help="A pair accepted by --auth strict (repeat; the env var takes them space-separated).",
+)
+@_option(
+    "--credentials-file",
+    env="CREDENTIALS_FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file of LOGIN:PASSWORD lines (keeps passwords out of the process list).",
+)
+@_option("--strict-fields", env="STRICT_FIELDS", is_flag=True, help="Refuse unknown fields.")
+@_option("--max-body", env="MAX_BODY", default=65536, show_default=True, type=click.IntRange(1024))
+@_option(
+    "--max-messages", env="MAX_MESSAGES", default=100_000, show_default=True, type=click.IntRange(1)
+)
+@_option("--admin-token", env="ADMIN_TOKEN", help="Require this bearer token on /api.")
+@_option(
+    "--sync",
+    env="SYNC",
+    type=click.Choice(["normal", "full"]),
+    default="normal",
+    show_default=True,
+    help="normal: survives a server crash; full: also a power cut (fsync per send).",
+)
+@_option("--access-log", env="ACCESS_LOG", is_flag=True, help="Log every request.")
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    state_dir: Path,
+    db: Path | None,
+    send_path: str,
+    cert: Path | None,
+    key: Path | None,
+    plain_http: bool,
+    auth: str,
+    credentials: tuple[str, ...],
+    credentials_file: Path | None,
+    strict_fields: bool,
+    max_body: int,
+    max_messages: int,
+    admin_token: str | None,
+    sync: str,
+    access_log: bool,
+) -> None:
+    """Serve the fake SMS provider (gunicorn, gthread workers), over HTTPS by default.
+
+    On first run a local CA and a certificate for localhost, 127.0.0.1 and ::1
+    are created in STATE_DIR/tls; point clients at STATE_DIR/tls/ca.pem. Every
+    option can also be set through the environment variable shown. Stop with
+    Ctrl-C or SIGTERM (graceful).
+    """
+    if (cert is None) != (key is None):
+        fail("--cert and --key go together")
+    pairs = tuple(p for item in credentials for p in item.split())
+    try:
+        config = ProviderConfig(
+            db_path=db or state_dir / "inbox.sqlite3",
+            send_path=send_path,
+            auth=auth,  # type: ignore[arg-type]
+            credentials=_read_credentials(pairs, credentials_file),
+            strict_fields=strict_fields,
+            max_body_bytes=max_body,
+            max_messages=max_messages,
+            admin_token=admin_token,
+            sync=sync,  # type: ignore[arg-type]
+        )
+    except ConfigError as error:
+        fail(str(error), EXIT_USAGE)
+    tls = None
+    if not plain_http:
+        tls = TlsFiles(cert, cert, key) if cert and key else ensure_local_tls(state_dir / "tls")
+    options = ServeOptions(host, port, workers, threads, tls, access_log=access_log)
+    click.echo(_banner(config, options, custom_cert=cert is not None))
+    run(config, options)
+
+
+def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool) -> str:
+    host = {"0.0.0.0": "localhost", "::": "localhost", "::1": "[::1]"}.get(
+        options.host, options.host
+    )
+    base = f"{options.scheme}://{host}:{options.port}"
+    curl = ["curl"]
+    if options.tls and not custom_cert:
+        curl += ["--cacert", str(options.tls.ca_cert)]
+    if config.auth != "none":
+        curl += ["-u", "LOGIN:PASSWORD"]
+    curl += ["-H", "Content-Type: application/json", "-d", json.dumps(_EXAMPLE)]
+    curl.append(base + config.send_path)
+    lines = [
+        "sms-contract fake SMS provider",
+        f"  send URL   {base}{config.send_path}   (isolated: {base}/ns/NAME{config.send_path})",
+        f"  inbox      {base}/   API {base}/api/messages   OpenAPI {base}/openapi.json",
+        f"  auth       {config.auth}"
+        + (f" ({len(config.credentials)} login(s))" if config.auth == "strict" else ""),
+        f"  database   {config.db_path}",
+    ]
+    if options.tls and not custom_cert:
+        lines.append(f"  CA         {options.tls.ca_cert}   (give it to clients: --cacert)")
+    lines += ["", "Send a test SMS:", "  " + shlex.join(curl), ""]
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""``sms-contract serve``: the fake provider under gunicorn (gthread workers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from sms_contract.mock_provider.app import create_app
+from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.inbox import Inbox
+from sms_contract.mock_provider.tls import TlsFiles
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How gunicorn serves the app."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    workers: int = 2
+    threads: int = 8
+    tls: TlsFiles | None = None
+    graceful_timeout: int = 10
+    access_log: bool = False
+
+    @property
+    def bind(self) -> str:
+        """The gunicorn bind address (IPv6 literals in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        """``https`` unless serving plain HTTP."""
+        return "https" if self.tls else "http"
+
+
+class ProviderServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application serving one ``ProviderConfig``.
+
+    Each worker builds its own app after the fork, so no SQLite connection is
+    ever shared across processes.
+    """
+
+    def __init__(self, config: ProviderConfig, options: ServeOptions) -> None:
+        self.provider_config = config
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        settings: dict[str, Any] = {
+            "bind": [self.options.bind],
+            "workers": self.options.workers,
+            "worker_class": "gthread",
+            "threads": self.options.threads,
+            "graceful_timeout": self.options.graceful_timeout,
+            "timeout": 120,
+            "keepalive": 5,
+            "accesslog": "-" if self.options.access_log else None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "proc_name": "sms-contract",
+            "preload_app": False,
+            "when_ready": self._ready,
+        }
+        if self.options.tls:
+            settings["certfile"] = str(self.options.tls.cert)
+            settings["keyfile"] = str(self.options.tls.key)
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def _ready(self, _arbiter: Any) -> None:
+        print(f"ready: {self.options.workers} worker(s) on {self.options.bind}", flush=True)
+
+    def load(self) -> Flask:
+        return create_app(self.provider_config)
+
+
+def run(config: ProviderConfig, options: ServeOptions) -> None:
+    """Serve until SIGTERM or SIGINT (gunicorn stops gracefully)."""
+    # The master creates the inbox once, so workers never race to create it.
+    Inbox(config.db_path, max_messages=config.max_messages, sync=config.sync).close()
+    ProviderServer(config, options).run()

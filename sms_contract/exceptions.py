@@ -47,7 +47,10 @@ class ProviderRejected(SmsContractError):
         if detail:
             message += f": {detail}"
         if violations:
-            listed = "; ".join(f"{v.pointer or '/'} {v.code}: {v.message}" for v in violations)
+            listed = "; ".join(
+                f"{v.pointer or '/'} {v.code}" + (f": {v.message}" if v.message else "")
+                for v in violations
+            )
             message += f" ({len(violations)} violation(s): {listed})"
         super().__init__(message)
         self.status = status

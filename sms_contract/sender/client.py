@@ -353,6 +353,8 @@ class ProviderClient:
     Raises ``ConfigurationError`` at construction for a non-https URL (plain
     http only to loopback with ``allow_http_loopback``), a login outside the
     platform's character set, a login without password, or an unreadable CA file.
+    ``verify=False`` turns certificate checks off; ``rng`` draws the jittered
+    waits (pass a seeded one for reproducible waits).
     """
 
     def __init__(
@@ -366,6 +368,7 @@ class ProviderClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         allow_http_loopback: bool = False,
         verify: bool = True,
+        rng: random.Random | None = None,
     ) -> None:
         self.url = check_provider_url(url, allow_http_loopback=allow_http_loopback)
         parts = urlsplit(self.url)
@@ -391,7 +394,7 @@ class ProviderClient:
         self.retry = retry
         self._verify: bool | str = _check_ca_bundle(ca_bundle) if ca_bundle is not None else verify
         self._auth = _BasicAuth(login, password) if login is not None and password else None
-        self._rng = random.Random()
+        self._rng = rng or random.Random()
         self._session = requests.Session()
         # No retries at the transport level: ``send`` owns the retry loop (see there).
         adapter = HTTPAdapter(max_retries=0)

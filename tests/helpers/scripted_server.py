@@ -10,7 +10,8 @@ the script is used up) and is recorded with its headers, body and arrival time::
 
 A ``Reply`` may also wait before answering (``delay``, to trigger timeouts),
 close the connection without answering (``close``) or reset it (``reset``).
-Pass ``ssl_context`` to serve HTTPS (see ``tls_context`` for trustme).
+Pass ``ssl_context`` to serve HTTPS (see ``tls_context`` for trustme). The
+werkzeug server closes the connection after each answer (no keep-alive).
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from sms_contract import __version__
 COMMANDS = {
     "count": "sms_contract.cli.contract:count",
     "schema": "sms_contract.cli.contract:schema",
+    "send": "sms_contract.cli.send:send",
+    "test-connection": "sms_contract.cli.send:test_connection",
     "validate": "sms_contract.cli.contract:validate",
     "serve": "sms_contract.cli.serve:serve",
 }

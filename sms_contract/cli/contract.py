@@ -46,10 +46,11 @@ def count(text: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(_describe(analysis))
+        click.echo(describe_analysis(analysis))
 
 
-def _describe(analysis: Analysis) -> str:
+def describe_analysis(analysis: Analysis) -> str:
+    """The table ``sms-contract count`` prints for ``analysis``."""
     unit = "septets" if analysis.encoding == "GSM-7" else "UTF-16 units"
     part_size = GSM7_PART if analysis.encoding == "GSM-7" else UCS2_PART
     lines = [

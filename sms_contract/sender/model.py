@@ -122,9 +122,8 @@ def normalize_number(number: str, default_region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(number, default_region)
     except phonenumbers.NumberParseException as error:
-        raise PayloadBuildError(
-            "to", f"cannot read {number!r} as a phone number: {error}"
-        ) from None
+        message = f"cannot read {number!r} as a phone number: {error}"
+        raise PayloadBuildError("to", message) from None
     formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_possible_number(parsed):
         raise PayloadBuildError("to", f"{number!r} is not a possible phone number ({formatted})")

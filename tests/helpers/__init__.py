@@ -1,0 +1,1 @@
+"""Reusable test helpers (importable as ``helpers`` from the tests)."""

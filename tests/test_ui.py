@@ -112,6 +112,13 @@ def test_the_inbox_ignores_a_bad_filter_and_says_so(client: FlaskClient) -> None
     assert "a namespace is 1 to 64" in html
 
 
+def test_the_inbox_pages_back_with_an_offset_and_clamps_a_huge_one(client: FlaskClient) -> None:
+    send(client)
+    huge = client.get("/?offset=99999999999999999999")
+    assert huge.status_code == 200 and "0 of 1" in huge.get_data(as_text=True)
+    assert "Showing 1–1 of 1" in client.get("/?offset=-5").get_data(as_text=True)
+
+
 def test_the_detail_view_of_an_unknown_message_is_a_404_page(client: FlaskClient) -> None:
     response = client.get("/messages/424242")
     assert response.status_code == 404

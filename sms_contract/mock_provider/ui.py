@@ -221,13 +221,14 @@ def snapshot(inbox: Inbox, where: MessageFilter) -> dict[str, Any]:
     counts = {}
     for status in (None, *_STATUSES):
         _rows, counts[status or "all"] = inbox.find(replace(where, status=status, limit=0))
-    first = where.offset + 1 if messages else 0
+    last = where.offset + len(messages)
+    showing = f"Showing {where.offset + 1}–{last} of {total}" if messages else f"0 of {total}"
     return {
         "messages": [summary(message) for message in messages],
         "total": total,
         "counts": counts,
         "namespaces": inbox.namespaces(),
-        "showing": f"Showing {first}–{where.offset + len(messages)} of {total}",
+        "showing": showing,
     }
 
 
@@ -241,7 +242,7 @@ def _tag(data: dict[str, Any]) -> str:
 def index() -> str:
     """The messages, newest first, filtered; live when on the first page."""
     filters, errors = _filters()
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    offset = min(max(0, request.args.get("offset", 0, type=int) or 0), 10**9)
     data = snapshot(provider().inbox, _where(filters, offset))
     cleared = request.args.get("cleared", type=int)
     live = offset == 0

@@ -303,11 +303,11 @@ def _consistency_violations(
 def _advice(payload: dict[str, Any]) -> list[Violation]:
     warnings = []
     to = payload.get("to")
-    if isinstance(to, str) and re.fullmatch(_validator().schema["properties"]["to"]["pattern"], to):
-        if not _is_valid_number(to):
-            warnings.append(
-                Violation("/to", "number_not_valid", f"{to} is not a valid number for any region")
-            )
+    pattern = _validator().schema["properties"]["to"]["pattern"]
+    if isinstance(to, str) and re.fullmatch(pattern, to) and not _is_valid_number(to):
+        warnings.append(
+            Violation("/to", "number_not_valid", f"{to} is not a valid number for any region")
+        )
     sender = payload.get("sender")
     if isinstance(sender, str):
         limit = SENDER_NUMERIC_MAX if sender.lstrip("+").isdigit() else SENDER_ALPHANUMERIC_MAX

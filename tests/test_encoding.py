@@ -66,7 +66,7 @@ def test_french_accents_inside_gsm_stay_gsm7():
     assert analyze("é è à ù ì ò É Ç").is_unicode is False
 
 
-@pytest.mark.parametrize("char", list("âêîôûçëïœ") + ["\u2019", "\u201c"])
+@pytest.mark.parametrize("char", [*"âêîôûçëïœ", "\u2019", "\u201c"])
 def test_accents_outside_gsm_force_ucs2_and_are_reported(char):
     analysis = analyze(f"ab{char}")
     assert analysis.is_unicode is True

@@ -62,9 +62,7 @@ def _describe(analysis: Analysis) -> str:
         for number, (start, end) in enumerate(analysis.parts, 1):
             lines.append(f"  part {number:<3} characters {start}-{end - 1}")
     if analysis.offending:
-        shown = ", ".join(
-            f"{o.char!r} {o.codepoint} at {o.index}" for o in analysis.offending[:20]
-        )
+        shown = ", ".join(f"{o.char!r} {o.codepoint} at {o.index}" for o in analysis.offending[:20])
         more = len(analysis.offending) - 20
         lines.append(f"offending  {shown}" + (f" and {more} more" if more > 0 else ""))
     else:

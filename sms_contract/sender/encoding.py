@@ -92,8 +92,7 @@ class Analysis:
             "length": len(self.text),
             "parts": [{"start": s, "end": e, "text": self.text[s:e]} for s, e in self.parts],
             "offending": [
-                {"index": o.index, "char": o.char, "codepoint": o.codepoint}
-                for o in self.offending
+                {"index": o.index, "char": o.char, "codepoint": o.codepoint} for o in self.offending
             ],
         }
 

@@ -64,9 +64,7 @@ class SmsPayload(BaseModel):
     type: Literal["NOTIFICATION", "MARKETING"]
     sender: StrictStr | None = None
     to: Annotated[StrictStr, Field(pattern=E164_PATTERN)]
-    ret_id: Annotated[
-        StrictStr, Field(alias="retId", min_length=1, max_length=RET_ID_MAX_LENGTH)
-    ]
+    ret_id: Annotated[StrictStr, Field(alias="retId", min_length=1, max_length=RET_ID_MAX_LENGTH)]
     is_unicode: Annotated[StrictBool, Field(alias="isUnicode")]
     text: Annotated[StrictStr, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
     credits: Annotated[int, Field(ge=1, le=MAX_PARTS)]
@@ -124,7 +122,9 @@ def normalize_number(number: str, default_region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(number, default_region)
     except phonenumbers.NumberParseException as error:
-        raise PayloadBuildError("to", f"cannot read {number!r} as a phone number: {error}") from None
+        raise PayloadBuildError(
+            "to", f"cannot read {number!r} as a phone number: {error}"
+        ) from None
     formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_possible_number(parsed):
         raise PayloadBuildError("to", f"{number!r} is not a possible phone number ({formatted})")

@@ -59,7 +59,7 @@ class SmsPayload(BaseModel):
     refused, exactly like the JSON Schema.
     """
 
-    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     type: Literal["NOTIFICATION", "MARKETING"]
     sender: StrictStr | None = None

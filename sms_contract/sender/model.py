@@ -14,7 +14,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from sms_contract.exceptions import PayloadBuildError
 from sms_contract.schema import load_schema
@@ -174,5 +182,7 @@ def build_payload(
         fields["sender"] = sender
     try:
         return SmsPayload.model_validate(fields)
-    except ValueError as error:
-        raise PayloadBuildError("payload", str(error)) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        culprit = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise PayloadBuildError(culprit, first["msg"]) from None

@@ -131,6 +131,8 @@ def parse_body(raw: bytes | str) -> Any:
         raise _refuse("invalid_json", message) from None
     except RecursionError:
         raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
+    except BodyError:  # from the hooks: duplicate key, NaN, a number too large
+        raise
     except ValueError as error:  # e.g. an integer literal of thousands of digits
         raise _refuse("invalid_json", f"invalid JSON: {error}") from None
     _check_tree(document)

@@ -1,10 +1,13 @@
 """GSM 03.38 / UCS-2 analysis: the boundaries of CONTRACT readings 6 and 7."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sms_contract.sender.encoding import (
     GSM_DEFAULT_ALPHABET,
     GSM_EXTENSION_TABLE,
+    GSM_SET,
     analyze,
 )
 
@@ -71,3 +74,74 @@ def test_accents_outside_gsm_force_ucs2_and_are_reported(char):
     analysis = analyze(f"ab{char}")
     assert analysis.is_unicode is True
     assert [(o.index, o.char) for o in analysis.offending] == [(2, char)]
+
+
+# -- the optimised analysis equals the plain per-character definition -------------------------
+
+
+def reference_analysis(text):
+    """Readings 6 and 7 spelled out one character at a time, for comparison."""
+    gsm = all(char in GSM_DEFAULT_ALPHABET or char in GSM_EXTENSION_TABLE for char in text)
+    if gsm:
+        costs = [2 if char in GSM_EXTENSION_TABLE else 1 for char in text]
+        single, capacity = 160, 153
+    else:
+        costs = [2 if ord(char) > 0xFFFF else 1 for char in text]
+        single, capacity = 70, 67
+    if sum(costs) <= single:
+        parts = [(0, len(text))]
+    else:
+        parts, start, used = [], 0, 0
+        for index, cost in enumerate(costs):
+            if used + cost > capacity:
+                parts.append((start, index))
+                start, used = index, 0
+            used += cost
+        parts.append((start, len(text)))
+    offending = [] if gsm else [(i, c) for i, c in enumerate(text) if c not in GSM_SET]
+    return ("GSM-7" if gsm else "UCS-2", sum(costs), tuple(parts), offending)
+
+
+_ALPHABET = st.sampled_from(
+    [
+        *GSM_DEFAULT_ALPHABET,
+        *GSM_EXTENSION_TABLE * 4,
+        "ç",
+        "’",
+        "\u00a0",
+        "\x1b",
+        "😀",
+        "𝄞",
+        "\ud83d",
+    ]
+)
+
+
+@st.composite
+def long_texts(draw):
+    """A run of one filler character, long enough to need parts, with a few
+    characters of every kind dropped in at random places."""
+    characters = [draw(st.sampled_from(["a", "é", "€", "ç", "😀"]))] * draw(
+        st.integers(min_value=0, max_value=700)
+    )
+    for _ in range(draw(st.integers(min_value=0, max_value=30))):
+        characters.insert(draw(st.integers(0, len(characters))), draw(_ALPHABET))
+    return "".join(characters)
+
+
+_TEXTS = st.one_of(
+    long_texts(),
+    st.text(_ALPHABET, max_size=600),
+    st.text(st.sampled_from(["a", "😀", "€"]), min_size=60, max_size=400),
+    st.text(max_size=300),
+)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_TEXTS)
+def test_analysis_equals_the_per_character_definition(text):
+    analysis = analyze(text)
+    offending = [(o.index, o.char) for o in analysis.offending]
+    assert (analysis.encoding, analysis.units, analysis.parts, offending) == reference_analysis(
+        text
+    )

@@ -99,14 +99,19 @@ def validate(source: str, as_json: bool, strict_fields: bool) -> None:
 
     Lists every violation (JSON pointer, rule, message), including the
     consistency of isUnicode and credits with the text, then the warnings.
-    Exits 0 when the payload is valid, 1 when it is not, 2 when the file
-    cannot be read.
+    Exits 0 when the payload is valid, 1 when it is not, 2 when the input
+    cannot be read as a JSON object (missing file, not UTF-8, not JSON...).
     """
     raw = read_source(source)
     try:
-        result = check_document(parse_object(raw), strict_fields=strict_fields)
+        document = parse_object(raw)
     except BodyError as error:
-        result = CheckResult([error.violation])
+        if as_json:
+            click.echo(json.dumps(CheckResult([error.violation]).to_dict(), indent=2))
+        what = "standard input" if source == "-" else source
+        where = f" at {error.violation.pointer}" if error.violation.pointer else ""
+        fail(f"{what} cannot be read as a payload ({error.violation.code}{where}): {error}")
+    result = check_document(document, strict_fields=strict_fields)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

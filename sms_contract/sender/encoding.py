@@ -6,7 +6,10 @@ This module is the only home of the GSM 03.38 tables and of the credit formula
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 Encoding = Literal["GSM-7", "UCS-2"]
@@ -53,7 +56,7 @@ class OffendingChar:
         return f"U+{ord(self.char):04X}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Analysis:
     """What one text costs to send as SMS.
 
@@ -65,7 +68,13 @@ class Analysis:
     encoding: Encoding
     units: int
     parts: tuple[tuple[int, int], ...]
-    offending: tuple[OffendingChar, ...] = ()
+
+    @cached_property
+    def offending(self) -> tuple[OffendingChar, ...]:
+        """The characters that force UCS-2 (none for GSM-7), found on first use."""
+        if self.encoding == "GSM-7":
+            return ()
+        return tuple(OffendingChar(m.start(), m.group()) for m in _NOT_GSM.finditer(self.text))
 
     @property
     def is_unicode(self) -> bool:
@@ -100,47 +109,66 @@ class Analysis:
 def analyze(text: str) -> Analysis:
     """Analyse ``text``: encoding, units, credits, parts and offending characters."""
     length = len(text)
-    # Fast path: the common short plain-GSM text needs no per-character work.
-    if length <= GSM7_SINGLE and GSM_DEFAULT_SET.issuperset(text):
-        return Analysis(text, "GSM-7", length, ((0, length),) if length else ((0, 0),))
-    if GSM_SET.issuperset(text):
-        return _analyze_gsm(text)
-    return _analyze_ucs2(text)
+    first = _NOT_GSM_DEFAULT.search(text)
+    if first is None:
+        # Fast path: plain GSM, one septet per character, no per-character work.
+        if length <= GSM7_SINGLE:
+            return Analysis(text, "GSM-7", length, ((0, length),))
+        return Analysis(text, "GSM-7", length, _slices(length, GSM7_PART))
+    if _NOT_GSM.search(text, first.start()) is None:
+        # GSM-7 with extension characters: two septets each.
+        doubles = [match.start() for match in _GSM_EXTENSION.finditer(text)]
+        units = length + len(doubles)
+        if units <= GSM7_SINGLE:
+            return Analysis(text, "GSM-7", units, ((0, length),))
+        return Analysis(text, "GSM-7", units, _split(length, doubles, GSM7_PART))
+    # UCS-2: a character outside the BMP is a surrogate pair, two units.
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if units <= UCS2_SINGLE:
+        return Analysis(text, "UCS-2", units, ((0, length),))
+    if units == length:
+        return Analysis(text, "UCS-2", units, _slices(length, UCS2_PART))
+    doubles = [match.start() for match in _OUTSIDE_BMP.finditer(text)]
+    return Analysis(text, "UCS-2", units, _split(length, doubles, UCS2_PART))
 
 
-def _analyze_gsm(text: str) -> Analysis:
-    extension = GSM_EXTENSION_SET
-    units = len(text) + sum(1 for char in text if char in extension)
-    if units <= GSM7_SINGLE:
-        return Analysis(text, "GSM-7", units, ((0, len(text)),))
-    costs = [2 if char in extension else 1 for char in text]
-    return Analysis(text, "GSM-7", units, _split(costs, GSM7_PART))
+def _character_class(characters: str, negate: bool = False) -> re.Pattern[str]:
+    return re.compile(f"[{'^' if negate else ''}{re.escape(characters)}]")
 
 
-def _analyze_ucs2(text: str) -> Analysis:
-    costs = [2 if ord(char) > 0xFFFF else 1 for char in text]
-    units = sum(costs)
-    offending = tuple(
-        OffendingChar(index, char) for index, char in enumerate(text) if char not in GSM_SET
-    )
-    parts = ((0, len(text)),) if units <= UCS2_SINGLE else _split(costs, UCS2_PART)
-    return Analysis(text, "UCS-2", units, parts, offending)
+#: Matchers compiled from the tables above: a character outside the default
+#: alphabet, outside both tables, in the extension table (two septets), and
+#: outside the Basic Multilingual Plane (two UTF-16 units).
+_NOT_GSM_DEFAULT = _character_class(GSM_DEFAULT_ALPHABET, negate=True)
+_NOT_GSM = _character_class(GSM_DEFAULT_ALPHABET + GSM_EXTENSION_TABLE, negate=True)
+_GSM_EXTENSION = _character_class(GSM_EXTENSION_TABLE)
+_OUTSIDE_BMP = re.compile("[\U00010000-\U0010ffff]")
 
 
-def _split(costs: list[int], capacity: int) -> tuple[tuple[int, int], ...]:
-    """Greedy split into parts of at most ``capacity`` units.
+def _slices(length: int, capacity: int) -> tuple[tuple[int, int], ...]:
+    """Parts of a text whose characters all take one unit."""
+    return tuple((start, min(start + capacity, length)) for start in range(0, length, capacity))
+
+
+def _split(length: int, doubles: list[int], capacity: int) -> tuple[tuple[int, int], ...]:
+    """Greedy split into parts of at most ``capacity`` units, the characters at
+    the sorted indexes ``doubles`` taking two units and the others one.
 
     A character is never cut: an escape pair or a surrogate pair that would
     straddle a boundary moves whole to the next part.
     """
     parts: list[tuple[int, int]] = []
-    start = used = 0
-    for index, cost in enumerate(costs):
-        if used + cost > capacity:
-            parts.append((start, index))
-            start, used = index, 0
-        used += cost
-    parts.append((start, len(costs)))
+    start = first = 0  # doubles[first:] are the two-unit characters at or after start
+    while start < length:
+        end = min(start + capacity, length)
+        after = bisect_left(doubles, end, first)
+        # The longest prefix that fits: drop characters from the end until it does.
+        while (end - start) + (after - first) > capacity:
+            end -= 1
+            if after > first and doubles[after - 1] == end:
+                after -= 1
+        parts.append((start, end))
+        start, first = end, after
     return tuple(parts)
 
 

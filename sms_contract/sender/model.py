@@ -14,7 +14,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from sms_contract.exceptions import PayloadBuildError
 from sms_contract.schema import load_schema
@@ -59,7 +67,7 @@ class SmsPayload(BaseModel):
     refused, exactly like the JSON Schema.
     """
 
-    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     type: Literal["NOTIFICATION", "MARKETING"]
     sender: StrictStr | None = None
@@ -122,8 +130,9 @@ def normalize_number(number: str, default_region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(number, default_region)
     except phonenumbers.NumberParseException as error:
-        message = f"cannot read {number!r} as a phone number: {error}"
-        raise PayloadBuildError("to", message) from None
+        raise PayloadBuildError(
+            "to", f"cannot read {number!r} as a phone number: {error}"
+        ) from None
     formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_possible_number(parsed):
         raise PayloadBuildError("to", f"{number!r} is not a possible phone number ({formatted})")
@@ -173,5 +182,7 @@ def build_payload(
         fields["sender"] = sender
     try:
         return SmsPayload.model_validate(fields)
-    except ValueError as error:
-        raise PayloadBuildError("payload", str(error)) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        culprit = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise PayloadBuildError(culprit, first["msg"]) from None

@@ -32,7 +32,10 @@ def test_wheel_installs_a_single_top_level_package_so_generic_names_never_clash(
 
 def test_wheel_ships_the_schema_openapi_spec_and_examples(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "sms_contract/schema/sms-send.schema.json" in names
+    for document in ("sms-send.schema.json", "provider.openapi.yaml", "SPEC.md"):
+        assert f"sms_contract/schema/{document}" in names
+    assert any(name.startswith("sms_contract/schema/examples/invalid/") for name in names)
+    assert any(name.startswith("sms_contract/mock_provider/templates/") for name in names)
 
 
 def test_wheel_finds_its_schema_when_run_outside_the_repo(wheel, tmp_path):

@@ -19,6 +19,7 @@ COMMANDS = {
     "schema": "sms_contract.cli.contract:schema",
     "validate": "sms_contract.cli.contract:validate",
     "serve": "sms_contract.cli.serve:serve",
+    "verify": "sms_contract.cli.verify:verify",
 }
 
 

@@ -68,63 +68,71 @@ class Recorded:
 
 
 def provider_app(defect: str | None = None, recorded: Recorded | None = None) -> Flask:
-    """A provider that conforms except for ``defect``."""
+    """A provider that conforms except for ``defect`` (several joined by ``+``)."""
+    defects = set(defect.split("+")) if defect else set()
     app = Flask(__name__)
     record = recorded if recorded is not None else Recorded()
     seen: dict[str, str] = {}
     lock = threading.Lock()
 
     def refuse() -> tuple[Response, int, dict[str, str]]:
-        challenge = {} if defect == "bare-401" else {"WWW-Authenticate": 'Basic realm="sms"'}
+        challenge = {} if "bare-401" in defects else {"WWW-Authenticate": 'Basic realm="sms"'}
         return jsonify(error="unauthorized"), 401, challenge
 
     def accept(payload: Any) -> tuple[Response, int]:
         ret_id = payload.get("retId") if isinstance(payload, dict) else None
         with lock:
-            if defect != "new-id-on-retry" and isinstance(ret_id, str) and ret_id in seen:
+            if "new-id-on-retry" not in defects and isinstance(ret_id, str) and ret_id in seen:
                 return jsonify(id=seen[ret_id], status="accepted", duplicate=True), 200
             new_id = f"msg-{len(record.requests)}"
             if isinstance(ret_id, str):
                 seen[ret_id] = new_id
-        answer: dict[str, Any] = {"id": new_id, "status": "accepted"}
-        if defect == "echo-secrets":
+        return jsonify(id=new_id, status="accepted"), 200
+
+    @app.after_request
+    def echo(response: Response) -> Response:
+        if "echo-secrets" in defects and response.is_json:
+            answer = response.get_json()
             answer["echo"] = {
                 "authorization": request.headers.get("Authorization"),
                 "credentials": parse_basic(request.headers.get("Authorization")),
             }
-        return jsonify(answer), 200
+            response.set_data(json.dumps(answer))
+        return response
 
     @app.route("/sms", methods=["GET", "HEAD", "POST"])
     def sms() -> Any:
         raw = request.get_data()
         with lock:
             record.requests.append((request.method, raw))
-        if defect != "no-auth" and parse_basic(request.headers.get("Authorization")) != (
+        if "no-auth" not in defects and parse_basic(request.headers.get("Authorization")) != (
             LOGIN,
             PASSWORD,
         ):
             return refuse()
         if request.method != "POST":
-            if defect == "no-get":
+            if "no-get" in defects:
                 return jsonify(error="method not allowed"), 405
             return jsonify(status="ok")
-        if defect == "slow":
+        if "slow" in defects:
             time.sleep(SLOW_DELAY)
-        if defect == "no-validation":
+        if "no-validation" in defects:
             try:
                 return accept(json.loads(raw))
             except ValueError:
                 return accept(None)
-        verdict = check_body(raw, strict_fields=defect == "strict-fields")
+        if request.mimetype != "application/json":
+            return jsonify(error="send application/json"), 415
+        verdict = check_body(raw, strict_fields="strict-fields" in defects)
         if not verdict.valid:
-            status = 500 if defect == "5xx-on-invalid" else 422
+            status = 500 if "5xx-on-invalid" in defects else 422
             return jsonify(violations=[v.to_dict() for v in verdict.violations]), status
         payload = json.loads(raw)
-        if defect == "ascii-only" and not payload["text"].isascii():
+        if "ascii-only" in defects and not payload["text"].isascii():
             return jsonify(error="text must be ASCII"), 422
-        if defect == "unicode-500" and payload["isUnicode"] is True:
+        if "unicode-500" in defects and payload["isUnicode"] is True:
             return jsonify(error="internal error"), 500
-        if defect == "sender-required" and "sender" not in payload:
+        if "sender-required" in defects and "sender" not in payload:
             return jsonify(error="sender is required"), 422
         return accept(payload)
 

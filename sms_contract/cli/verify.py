@@ -262,7 +262,7 @@ def verify(
     --max-sends of them; the password never appears in any output.
     """
     if list_checks:
-        catalogue_table(Console(highlight=False))
+        catalogue_table(_console(sys.stdout, Redactor()))
         return
     only, skip = _selectors(only), _selectors(skip)
     try:

@@ -383,9 +383,9 @@ def fuzz_no_5xx(run: Evidence) -> Verdict:
     if fuzz.server_errors:
         return _fail(
             f"{len(fuzz.server_errors)} generated payload(s) got a server error",
+            *fuzz.exchanges[:5],
             details=fuzz.server_errors[:10],
             facts=facts,
-            exchanges=fuzz.exchanges[:5],
         )
     return _pass(f"{fuzz.ran} generated payloads, no 5xx", facts=facts)
 
@@ -396,9 +396,9 @@ def fuzz_conformance(run: Evidence) -> Verdict:
     if fuzz.nonconforming:
         return _fail(
             f"{len(fuzz.nonconforming)} answer(s) do not conform",
+            *fuzz.exchanges[:5],
             details=fuzz.nonconforming[:10],
             facts=facts,
-            exchanges=fuzz.exchanges[:5],
         )
     return _pass(f"{fuzz.ran} generated payloads, every answer conforms", facts=facts)
 

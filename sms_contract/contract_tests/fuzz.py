@@ -146,7 +146,10 @@ def run_fuzz(
             try:
                 case.validate_response(target.last_response, checks=answer_checks)
             except FailureGroup as group:
-                problems += [excerpt(f"{f.title}: {f.message}", 200) for f in group.exceptions]
+                problems += [
+                    excerpt(" ".join(f"{f.title}: {f.message}".split()), 200)
+                    for f in group.exceptions
+                ]
         if not problems:
             return
         line = f"{label}: {'; '.join(problems)} -- sent {excerpt(shown or '', 120)}"

@@ -245,7 +245,7 @@ class Target:
             method,
             safe_url(self.url),
             self.describe_auth(auth),
-            body=self.redact(shown) if shown is not None else None,
+            body=self.redact(excerpt(shown)) if shown is not None else None,
         )
         self.last_response = None
         started = time.perf_counter()

@@ -165,7 +165,7 @@ def _short_body(body: dict[str, Any] | bytes | None) -> str:
 def catalogue_table(console: Console) -> None:
     """The check catalogue (``--list-checks``)."""
     table = Table(header_style="bold")
-    table.add_column("check")
+    table.add_column("check", no_wrap=True)
     table.add_column("level")
     table.add_column("rule", overflow="fold")
     table.add_column("basis", overflow="fold")

@@ -19,7 +19,7 @@ import phonenumbers
 from rich.console import Console
 
 from sms_contract.cli._common import EXIT_USAGE, fail
-from sms_contract.contract_tests.catalogue import UnknownSelector, select
+from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, select
 from sms_contract.contract_tests.evidence import Redactor
 from sms_contract.contract_tests.report import (
     catalogue_table,
@@ -336,7 +336,14 @@ def _run(
             err.print(progress_line(result, len(done), total), soft_wrap=True)
 
         err.print(f"checking {len(runner.specs)} rule(s); at most {options.max_sends} send(s)")
-        report = runner.run(progress)
+        spinner = err.status("connecting") if err.is_terminal else contextlib.nullcontext()
+        with spinner as live:
+
+            def starting(spec: CheckSpec) -> None:
+                if live is not None:
+                    live.update(f"checking {spec.id}")
+
+            report = runner.run(progress, starting)
     render(report, out)
     for path, writer in ((json_path, write_json), (junit, write_junit)):
         if path is None:

@@ -134,6 +134,7 @@ class Report:
 
 
 ProgressCallback = Callable[[Result], None]
+StartCallback = Callable[[CheckSpec], None]
 
 
 class Runner:
@@ -242,8 +243,10 @@ class Runner:
 
     # -- running -------------------------------------------------------------------------
 
-    def run(self, progress: ProgressCallback | None = None) -> Report:
-        """Run every selected check; ``progress`` is called after each one."""
+    def run(
+        self, progress: ProgressCallback | None = None, starting: StartCallback | None = None
+    ) -> Report:
+        """Run every selected check; ``starting`` is called before each, ``progress`` after."""
         report = Report(self.options, self.run_id, datetime.now(UTC))
         try:
             connect(self.host, self.port, self.options.timeout).close()
@@ -256,6 +259,8 @@ class Runner:
             report.finished = datetime.now(UTC)
             return report
         for spec in self.specs:
+            if starting is not None:
+                starting(spec)
             result = self._run_one(spec)
             report.results.append(result)
             if progress is not None:

@@ -167,3 +167,13 @@ def test_the_budget_skips_the_checks_that_do_not_fit_and_is_never_exceeded(provi
     budget = [r for r in report.results if r.verdict.summary.startswith("send budget")]
     assert budget and all(r.status == Status.SKIP for r in budget)
     assert report.exit_code == 0
+
+
+def test_a_name_that_does_not_resolve_is_unreachable(monkeypatch):
+    def no_dns(*args: Any, **kwargs: Any) -> socket.socket:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr("sms_contract.contract_tests.tls.socket.create_connection", no_dns)
+    report = verify("https://sms.invalid/send")
+    assert report.exit_code == 3
+    assert report.unreachable == "cannot resolve sms.invalid: Name or service not known"

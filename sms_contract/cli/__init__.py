@@ -21,6 +21,7 @@ COMMANDS = {
     "test-connection": "sms_contract.cli.send:test_connection",
     "validate": "sms_contract.cli.contract:validate",
     "serve": "sms_contract.cli.serve:serve",
+    "verify": "sms_contract.cli.verify:verify",
 }
 
 

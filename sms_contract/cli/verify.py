@@ -1,0 +1,355 @@
+"""``sms-contract verify``: the conformance checker partners run against their endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import secrets
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+import click
+import phonenumbers
+from rich.console import Console
+
+from sms_contract.cli._common import EXIT_USAGE, fail
+from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, select
+from sms_contract.contract_tests.evidence import Redactor
+from sms_contract.contract_tests.report import (
+    catalogue_table,
+    progress_line,
+    render,
+    write_json,
+    write_junit,
+)
+from sms_contract.contract_tests.runner import Options, Result, Runner
+from sms_contract.sender.credentials import InvalidLogin, check_login
+from sms_contract.sender.model import E164_PATTERN
+
+#: The numbers used against the built-in fake provider (no URL given): nothing is sent.
+DEMO_TO, DEMO_LONG_TO = "+33612345678", "+882123456789012"
+
+
+class _RedactingFile:
+    """A text stream that removes secrets from everything written to it."""
+
+    def __init__(self, stream: TextIO, redact: Redactor) -> None:
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self._redact(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", "utf-8")
+
+
+def _console(stream: TextIO, redact: Redactor) -> Console:
+    # Logs and CI are wider than rich's 80-column default for a non-terminal.
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 120
+    file = _RedactingFile(stream, redact)
+    return Console(file=file, highlight=False, width=width)  # type: ignore[arg-type]
+
+
+def _number(value: str | None, option: str, *, digits: int | None = None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(E164_PATTERN, value):
+        fail(f"{option} must be in E.164: '+', country code and number, no spaces (got {value!r})")
+    count = len(value) - 1
+    if digits is not None and count != digits:
+        fail(f"{option} must have exactly {digits} digits (it has {count})")
+    try:
+        possible = phonenumbers.is_possible_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        possible = False
+    if not possible:
+        fail(f"{option} {value} is not a possible phone number")
+    return value
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        fail("put the credentials in --login and --password-env, not in the URL")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        fail(f"the URL must be http(s)://host/..., got {value!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        fail(f"the URL has an invalid port: {value!r}")
+    return value
+
+
+def _password(login: str | None, password_env: str | None) -> str | None:
+    if login is None:
+        if password_env:
+            fail("--password-env needs --login")
+        return None
+    try:
+        check_login(login)
+    except InvalidLogin as error:
+        fail(f"--login: {error}")
+    if password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            fail(f"the environment variable {password_env} (--password-env) is not set")
+        if not password:
+            fail(f"the environment variable {password_env} (--password-env) is empty")
+        return password
+    prompted: str = click.prompt(f"Password for {login}", hide_input=True, err=True)
+    return prompted
+
+
+def _selectors(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+
+
+@contextlib.contextmanager
+def _fake_provider() -> Iterator[tuple[str, str, str, str]]:
+    """The built-in fake provider over HTTPS: (url, CA file, login, password)."""
+    from sms_contract.mock_provider.testing import LiveProvider, provider_config
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    login, password = "verify-demo", secrets.token_urlsafe(16)
+    with tempfile.TemporaryDirectory(prefix="sms-contract-verify-") as folder:
+        config = provider_config(Path(folder), auth="strict", credentials=((login, password),))
+        server = LiveProvider(config, tls_dir=Path(folder) / "tls")
+        try:
+            yield server.view("verify").url, str(server.ca_bundle), login, password
+        finally:
+            server.stop()
+
+
+_EPILOG = """\b
+Examples:
+  export SMS_PASSWORD='...'
+  sms-contract verify https://sms.example.com/inocx --to +33612345678 \\
+      --login inocx --password-env SMS_PASSWORD --junit verify.xml
+  sms-contract verify https://sms.example.com/inocx --to +33612345678 --dry-run
+  sms-contract verify https://sms.example.com/inocx --to +33612345678 --only payload
+  sms-contract verify https://sms.example.com/inocx --to +33612345678 --skip tls.legacy-refused
+  sms-contract verify https://staging.example.com/sms --to +33612345678 --cacert ca.pem
+  sms-contract verify   # no URL: the built-in fake provider, to see a passing report
+
+\b
+Exit codes: 0 no MUST check failed (SHOULD failures are advice); 1 a MUST
+check failed; 2 bad usage; 3 the endpoint is unreachable (DNS, refused,
+timeout). The guide, with how to fix each check: docs/verify.md.
+"""
+
+
+@click.command(epilog=_EPILOG)
+@click.argument("url", required=False)
+@click.option(
+    "--to",
+    "to",
+    metavar="NUMBER",
+    help="Your own phone number in E.164 (+33612345678): every SMS of the run goes to it. "
+    "Required with a URL.",
+)
+@click.option(
+    "--long-to",
+    metavar="NUMBER",
+    help="A second number of yours with 15 digits, for payload.e164-15-digits "
+    "(skipped without it).",
+)
+@click.option("--login", help="The login the platform sends (HTTP Basic).")
+@click.option(
+    "--password-env",
+    metavar="VAR",
+    help="Read the password from this environment variable (else a hidden prompt).",
+)
+@click.option(
+    "--cacert",
+    type=click.Path(exists=True, path_type=Path),
+    help="Trust this CA file (PEM) for the endpoint's certificate.",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Go on past an invalid certificate (still reported as a MUST failure).",
+)
+@click.option(
+    "--max-sends",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Most POSTs (possible SMS) the run may send; checks beyond are skipped.",
+)
+@click.option("--dry-run", is_flag=True, help="List the planned requests; send nothing.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="ID",
+    help="Run only these checks: an id or a prefix (payload, tls, auth.required); repeatable.",
+)
+@click.option("--skip", multiple=True, metavar="ID", help="Leave these checks out; repeatable.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each connection and answer.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    help="The latency.5s threshold in seconds.",
+)
+@click.option(
+    "--fuzz",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Also send up to N payloads generated from the provider OpenAPI (within --max-sends).",
+)
+@click.option("--fuzz-seed", type=int, metavar="SEED", help="Replay a --fuzz run (its seed).")
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JUnit XML report (one testcase per check).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON report.",
+)
+@click.option("--list-checks", is_flag=True, help="List the checks and exit.")
+def verify(
+    url: str | None,
+    to: str | None,
+    long_to: str | None,
+    login: str | None,
+    password_env: str | None,
+    cacert: Path | None,
+    insecure: bool,
+    max_sends: int,
+    dry_run: bool,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    timeout: float,
+    latency: float,
+    fuzz: int | None,
+    fuzz_seed: int | None,
+    junit: Path | None,
+    json_path: Path | None,
+    list_checks: bool,
+) -> None:
+    """Check that the SMS endpoint at URL meets the INO CX SMS contract.
+
+    Each check has an id and a level: MUST (the documented contract; a failure
+    fails the run), SHOULD (this project's readings and good practice:
+    advice) or INFO. Live sends go only to your --to number, at most
+    --max-sends of them; the password never appears in any output.
+    """
+    if list_checks:
+        catalogue_table(_console(sys.stdout, Redactor()))
+        return
+    only, skip = _selectors(only), _selectors(skip)
+    try:
+        select(only, skip)
+    except UnknownSelector as error:
+        fail(str(error))
+    openapi = _openapi() if fuzz else None
+    settings: dict[str, Any] = {
+        "long_to": _number(long_to, "--long-to", digits=15),
+        "insecure": insecure,
+        "max_sends": max_sends,
+        "timeout": timeout,
+        "latency": latency,
+        "fuzz": fuzz or 0,
+        "fuzz_seed": fuzz_seed,
+        "only": only,
+        "skip": skip,
+    }
+    if url is None:
+        with _fake_provider() as (demo_url, ca_file, demo_login, demo_password):
+            options = Options(
+                demo_url,
+                _number(to, "--to") or DEMO_TO,
+                login=demo_login,
+                password=demo_password,
+                cacert=ca_file,
+                **{**settings, "long_to": settings["long_to"] or DEMO_LONG_TO},
+            )
+            code = _run(options, dry_run, junit, json_path, openapi)
+        sys.exit(code)
+    if to is None:
+        fail("--to NUMBER is required: every SMS of the run goes to this number of yours")
+    options = Options(
+        _url(url),
+        _number(to, "--to") or to,
+        login=login,
+        password=_password(login, password_env),
+        cacert=str(cacert) if cacert else None,
+        **settings,
+    )
+    sys.exit(_run(options, dry_run, junit, json_path, openapi))
+
+
+def _openapi() -> dict[str, Any]:
+    from sms_contract.contract_tests.fuzz import OpenApiMissing, load_provider_openapi
+
+    try:
+        return load_provider_openapi()
+    except OpenApiMissing as error:
+        fail(str(error), EXIT_USAGE)
+
+
+def _run(
+    options: Options,
+    dry_run: bool,
+    junit: Path | None,
+    json_path: Path | None,
+    openapi: dict[str, Any] | None,
+) -> int:
+    runner = Runner(options, openapi=openapi)
+    redact = runner.target.redact
+    out, err = _console(sys.stdout, redact), _console(sys.stderr, redact)
+    if dry_run:
+        report = runner.plan()
+    else:
+        total = len(runner.specs)
+        done: list[Result] = []
+
+        def progress(result: Result) -> None:
+            done.append(result)
+            err.print(progress_line(result, len(done), total), soft_wrap=True)
+
+        err.print(f"checking {len(runner.specs)} rule(s); at most {options.max_sends} send(s)")
+        spinner = err.status("connecting") if err.is_terminal else contextlib.nullcontext()
+        with spinner as live:
+
+            def starting(spec: CheckSpec) -> None:
+                if live is not None:
+                    live.update(f"checking {spec.id}")
+
+            report = runner.run(progress, starting)
+    render(report, out)
+    for path, writer in ((json_path, write_json), (junit, write_junit)):
+        if path is None:
+            continue
+        try:
+            writer(report, path, redact)
+        except OSError as error:
+            fail(f"cannot write {path}: {error.strerror}")
+    return 0 if dry_run else report.exit_code

@@ -8,24 +8,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sms_contract.sender.outcome import classify
+
 #: Longest excerpt of a request or answer body kept as evidence.
 EXCERPT_CHARS = 300
 #: Answer headers worth showing.
 SHOWN_HEADERS = ("content-type", "www-authenticate", "retry-after", "location")
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-# The lead swaps this for ``sms_contract.sender.outcome.classify`` once the
-# sender branch is merged: it is the one home of CONTRACT reading 9.
-def classify(status: int | None) -> str:
-    """Reading 9: ``accepted`` (2xx), ``retryable`` (408, 429, 5xx, no answer),
-    else ``permanent``."""
-    if status is None or status in (408, 429) or 500 <= status <= 599:
-        return "retryable"
-    if 200 <= status <= 299:
-        return "accepted"
-    return "permanent"
 
 
 class Redactor:
@@ -91,7 +81,7 @@ class Exchange:
     @property
     def outcome(self) -> str:
         """How the platform reads the answer (reading 9)."""
-        return classify(self.status)
+        return classify(self.status).value
 
     @property
     def answered(self) -> bool:

@@ -110,6 +110,21 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
     help="normal: survives a server crash; full: also a power cut (fsync per send).",
 )
 @_option("--access-log", env="ACCESS_LOG", is_flag=True, help="Log every request.")
+@_option(
+    "--faults",
+    "faults_file",
+    env="FAULTS",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Fault rules to start with, JSON or YAML (see docs/faults.md).",
+)
+@_option(
+    "--fault-max-seconds",
+    env="FAULT_MAX_SECONDS",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600, min_open=True),
+    help="Longest a fault may hold a send (delay, hang).",
+)
 def serve(
     host: str,
     port: int,
@@ -130,6 +145,8 @@ def serve(
     admin_token: str | None,
     sync: str,
     access_log: bool,
+    faults_file: Path | None,
+    fault_max_seconds: float,
 ) -> None:
     """Serve the fake SMS provider (gunicorn, gthread workers), over HTTPS by default.
 
@@ -152,6 +169,8 @@ def serve(
             max_messages=max_messages,
             admin_token=admin_token,
             sync=sync,  # type: ignore[arg-type]
+            faults_file=faults_file,
+            fault_max_seconds=fault_max_seconds,
         )
     except ConfigError as error:
         fail(str(error), EXIT_USAGE)
@@ -182,6 +201,8 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
         f"  auth       {config.auth}"
         + (f" ({len(config.credentials)} login(s))" if config.auth == "strict" else ""),
         f"  database   {config.db_path}",
+        f"  faults     {config.faults_file or 'none'}   API {base}/api/faults   "
+        f"magic recipients +447700900xxx (docs/faults.md)",
     ]
     if options.tls and not custom_cert:
         lines.append(f"  CA         {options.tls.ca_cert}   (give it to clients: --cacert)")

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from sms_contract.mock_provider import admin, send, ui
+from sms_contract.mock_provider import admin, fault_http, send, ui
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.inbox import Inbox
 from sms_contract.mock_provider.problems import problem
@@ -37,6 +37,7 @@ def create_app(config: ProviderConfig | None = None) -> Flask:
     send.register(app, config.send_path)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(ui.blueprint)
+    fault_http.register(app, config)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

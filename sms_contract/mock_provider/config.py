@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sms_contract.sender.credentials import check_login
 
@@ -19,6 +19,18 @@ DEFAULT_NAMESPACE = "default"
 
 class ConfigError(ValueError):
     """A configuration the fake provider refuses to start with."""
+
+
+def _check_faults(config: ProviderConfig) -> None:
+    if not 0 < config.fault_max_seconds <= 3600:
+        raise ConfigError("the fault time limit must be over 0 and at most 3600 seconds")
+    from sms_contract.mock_provider.faults import RuleError, start_rules
+
+    try:
+        start_rules(config.faults_file, config.faults, max_seconds=config.fault_max_seconds)
+    except RuleError as error:
+        where = f" in {config.faults_file}" if config.faults_file else ""
+        raise ConfigError(f"bad fault rule{where}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,12 @@ class ProviderConfig:
     strict_fields: bool = False
     max_messages: int = 100_000
     admin_token: str | None = field(default=None, repr=False)
+    #: Fault rules to start with (docs/faults.md): a JSON or YAML file, then these
+    #: (dicts or ``FaultRule``); a server starts with exactly these rules.
+    faults_file: Path | None = None
+    faults: tuple[Any, ...] = ()
+    #: Longest a fault may hold a send (delay, hang), in seconds.
+    fault_max_seconds: float = 60.0
     #: ``normal``: a send is in the WAL before the answer (survives a crash of
     #: the server); ``full``: also fsynced (survives a power cut), slower.
     sync: SyncMode = "normal"
@@ -45,6 +63,7 @@ class ProviderConfig:
     max_wait: float = 60.0
 
     def __post_init__(self) -> None:
+        _check_faults(self)
         if not self.send_path.startswith("/") or self.send_path.startswith(("/api", "/ns/")):
             raise ConfigError(
                 f"the send path must start with '/' and not be under /api or /ns/: "

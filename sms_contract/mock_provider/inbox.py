@@ -183,7 +183,7 @@ class Inbox:
             earlier = None
             if item.status == "accepted":
                 earlier = db.execute(
-                    "SELECT id, body_hash, attempts FROM messages "
+                    "SELECT id, body_hash, attempts, faults FROM messages "
                     "WHERE namespace = ? AND ret_id = ? AND status = 'accepted'",
                     (item.namespace, item.field_text("retId")),
                 ).fetchone()
@@ -244,6 +244,9 @@ class Inbox:
             "UPDATE messages SET attempts = attempts + 1, last_seen_at = ? WHERE id = ?",
             (item.received_at, stored.id),
         )
+        if item.faults:  # the faults of every attempt stay on the one entry
+            faults = json.loads(earlier["faults"]) + item.faults
+            db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(faults), stored.id))
         self._count(db, item.namespace, "accepted", duplicate=True)
         return stored, respond(stored)
 
@@ -258,6 +261,11 @@ class Inbox:
             f"duplicates = duplicates + excluded.duplicates",
             (namespace, int(duplicate)),
         )
+
+    def set_faults(self, message_id: int, faults: list[dict[str, Any]]) -> None:
+        """Replace the faults recorded on a message (a fault's outcome, known later)."""
+        with self._transaction() as db:
+            db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(faults), message_id))
 
     def clear(self, namespace: str | None = None) -> int:
         """Delete every message (of ``namespace`` when given); return how many."""

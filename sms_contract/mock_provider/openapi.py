@@ -6,6 +6,7 @@ from typing import Any
 
 from sms_contract import __version__
 from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.faults import fault_rule_schemas
 from sms_contract.schema import load_schema
 
 _VIOLATION = {
@@ -137,12 +138,93 @@ def _send_operations(tag: str, extra_parameters: list[dict[str, Any]]) -> dict[s
                 "413": _problem("The body is over the size limit"),
                 "415": _problem("The Content-Type is not application/json"),
                 "422": _problem("The payload breaks the contract; every violation is listed"),
+                "4XX": _problem("An injected fault (a fault rule or a magic recipient)", _RETRY),
+                "5XX": _problem("An injected fault (a fault rule or a magic recipient)", _RETRY),
             },
         },
         "get": {
             "tags": [tag],
             "summary": "Test connection (an authenticated request without an SMS)",
             "responses": {"200": connection_ok, "401": _UNAUTHORIZED},
+        },
+    }
+
+
+_RETRY = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+
+
+def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """The ``/api/faults`` routes (docs/faults.md)."""
+    rule_ref = {"$ref": "#/components/schemas/FaultRule"}
+    rules = {
+        "type": "object",
+        "required": ["faults"],
+        "properties": {"faults": {"type": "array", "items": rule_ref}},
+    }
+    deleted = {
+        "type": "object",
+        "required": ["deleted"],
+        "properties": {"deleted": {"type": "integer"}},
+    }
+    rule_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    scope = _query(
+        "namespace", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}, "Rules of a namespace"
+    )
+
+    def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+    def operation(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        found = {**responses, "401": _UNAUTHORIZED}
+        head = {"tags": ["faults"], "summary": summary, "security": admin_security}
+        return {**head, **extra, "responses": found}
+
+    return {
+        "/api/faults": {
+            "get": operation(
+                "The fault rules, in the order they are tried",
+                {"200": ok("The rules", rules), "400": _problem("A query parameter is invalid")},
+                parameters=[scope],
+            ),
+            "post": operation(
+                "Add a fault rule after the others",
+                {
+                    "201": ok("The rule with its id", rule_ref),
+                    "400": _problem("The body is not a JSON object"),
+                    "409": _problem("A rule with this id exists"),
+                    "422": _problem("The rule is invalid; each field at fault is named"),
+                },
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": rule_ref}},
+                },
+            ),
+            "delete": operation(
+                "Delete every rule, or those scoped to a namespace",
+                {"200": ok("How many", deleted), "400": _problem("A query parameter is invalid")},
+                parameters=[scope],
+            ),
+        },
+        "/api/faults/magic": {
+            "get": operation(
+                "The built-in rules of the magic recipients",
+                {"200": ok("The rules", {"type": "object", "properties": {"magic": rules}})},
+            )
+        },
+        "/api/faults/{id}": {
+            "parameters": [rule_id],
+            "get": operation(
+                "One rule (magic ones included)",
+                {"200": ok("The rule", rule_ref), "404": _problem("No such rule")},
+            ),
+            "delete": operation(
+                "Delete one rule",
+                {
+                    "204": {"description": "Deleted"},
+                    "403": _problem("A magic rule cannot be deleted"),
+                    "404": _problem("No such rule"),
+                },
+            ),
         },
     }
 
@@ -303,6 +385,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                     },
                 }
             },
+            **_fault_paths(admin_security),
             "/healthz": {
                 "get": {
                     "tags": ["operations"],
@@ -341,6 +424,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                 "Problem": _PROBLEM,
                 "Accepted": _ACCEPTED,
                 "Message": _MESSAGE,
+                **fault_rule_schemas("#/components/schemas/{model}"),
             },
         },
     }

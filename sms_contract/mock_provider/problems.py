@@ -25,6 +25,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "The body must be application/json"),
     "invalid-payload": (422, "The payload breaks the SMS contract"),
     "internal-error": (500, "Internal error of the fake provider"),
+    # Fault injection (docs/faults.md): the status of an injected fault is the rule's.
+    "injected-fault": (503, "A fault injected on purpose by a fault rule"),
+    "rate-limited": (429, "Too many sends (an injected rate limit)"),
+    "invalid-fault-rule": (422, "The fault rule is invalid"),
+    "fault-rule-conflict": (409, "A fault rule with this id exists already"),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, jsonify, request
 
+from sms_contract.mock_provider import fault_http
 from sms_contract.mock_provider.auth import authenticate, challenge, redacted_headers
 from sms_contract.mock_provider.config import DEFAULT_NAMESPACE, NAMESPACE_PATTERN
 from sms_contract.mock_provider.inbox import Received, Stored
@@ -74,6 +75,13 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
             item.body_hash = _canonical_hash(item.payload)
     if refusal is not None:
         item.http_status = PROBLEMS[refusal[0]][0]
+    # Fault rules (docs/faults.md) apply once the body is a JSON object; one that
+    # answers takes the place of the contract's verdict (never an acceptance).
+    fault_plan = fault_http.plan(item)
+    if fault_plan is not None:
+        if fault_plan.answers:
+            return fault_http.answer(state.inbox, item, fault_plan, started)
+        fault_http.prepare(item, fault_plan)
     item.duration_ms = (time.perf_counter() - started) * 1000
     _stored, answer = state.inbox.record(item, lambda stored: _answer(item, stored, refusal))
     response = jsonify(answer)

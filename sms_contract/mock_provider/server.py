@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from sms_contract.mock_provider import fault_http
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.inbox import Inbox
@@ -83,4 +84,5 @@ def run(config: ProviderConfig, options: ServeOptions) -> None:
     """Serve until SIGTERM or SIGINT (gunicorn stops gracefully)."""
     # The master creates the inbox once, so workers never race to create it.
     Inbox(config.db_path, max_messages=config.max_messages, sync=config.sync).close()
+    fault_http.install(config)
     ProviderServer(config, options).run()

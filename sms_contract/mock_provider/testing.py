@@ -10,6 +10,8 @@ from __future__ import annotations
 import ssl
 import threading
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.fault_http import install as install_faults
 from sms_contract.mock_provider.tls import ensure_local_tls
 
 
@@ -34,6 +37,7 @@ class LiveProvider:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(files.cert, files.key)
             self.ca_bundle = str(files.ca_cert)
+        install_faults(config)
         self.app = create_app(config)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", 0, self.app, threaded=True, ssl_context=context
@@ -152,6 +156,62 @@ class SmsProvider:
             kwargs["auth"] = self.credentials
         kwargs.setdefault("verify", self.server.verify)
         return self._http.post(self.url, json=body, timeout=30, **kwargs)
+
+    # -- faults (docs/faults.md) ----------------------------------------------------
+
+    def add_fault(
+        self, rule: Mapping[str, Any] | None = None, *, all_namespaces: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """Add a fault rule, scoped to this namespace unless ``all_namespaces``;
+        return it with its ``id``. ``ValueError`` names what the server refused.
+
+        ``sms_provider.add_fault(status=503, times=2, to="+33612345678")``
+        """
+        body = {**(rule or {}), **fields}
+        if not all_namespaces:
+            body.setdefault("namespace", self.namespace)
+        response = self.api("POST", "/api/faults", json=body)
+        if response.status_code != 201:
+            problem = response.json()
+            found = "; ".join(f"{v['pointer']}: {v['message']}" for v in problem["violations"])
+            raise ValueError(f"fault rule refused ({response.status_code}): {found or problem}")
+        added: dict[str, Any] = response.json()
+        return added
+
+    def remove_fault(self, rule_id: str) -> bool:
+        """Delete one rule; whether it existed."""
+        response = self.api("DELETE", f"/api/faults/{rule_id}")
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules scoped to this namespace, in the order they are tried."""
+        response = self.api("GET", "/api/faults", params={"namespace": self.namespace})
+        response.raise_for_status()
+        return list(response.json()["faults"])
+
+    def clear_faults(self) -> int:
+        """Delete the rules scoped to this namespace; return how many."""
+        response = self.api("DELETE", "/api/faults", params={"namespace": self.namespace})
+        response.raise_for_status()
+        return int(response.json()["deleted"])
+
+    @contextmanager
+    def fault(
+        self, rule: Mapping[str, Any] | None = None, **fields: Any
+    ) -> Iterator[dict[str, Any]]:
+        """A fault rule for the length of a ``with`` block (``add_fault``'s arguments)::
+
+        with sms_provider.fault(status=503, times=2, to="+33612345678"):
+            ...
+        """
+        added = self.add_fault(rule, **fields)
+        try:
+            yield added
+        finally:
+            self.remove_fault(added["id"])
 
 
 def provider_config(db_dir: Path, **overrides: Any) -> ProviderConfig:

@@ -1,0 +1,255 @@
+"""Faults over HTTP: the ``/api/faults`` admin routes, and how a send is answered
+when a fault applies (see docs/faults.md for where that sits in the checks)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    after_this_request,
+    current_app,
+    json,
+    jsonify,
+    request,
+)
+from werkzeug.http import HTTP_STATUS_CODES
+
+from sms_contract.mock_provider import admin
+from sms_contract.mock_provider.auth import challenge
+from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.fault_store import DuplicateRuleId, FaultStore
+from sms_contract.mock_provider.faults import (
+    MAGIC,
+    FaultPlan,
+    FaultRule,
+    RuleError,
+    SendFacts,
+    parse_rules,
+    start_rules,
+)
+from sms_contract.mock_provider.inbox import Inbox, Received
+from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem, problem_body
+from sms_contract.mock_provider.state import provider
+from sms_contract.mock_provider.wire import ClientConnection
+from sms_contract.validation import BodyError, parse_object
+
+EXTENSION = "sms_contract.faults"
+#: The status logged for a request answered with no HTTP answer at all.
+NO_ANSWER = 444
+
+blueprint = Blueprint("faults", __name__)
+blueprint.before_request(admin._require_admin_token)
+blueprint.register_error_handler(admin.QueryError, admin._bad_query)
+
+
+def install(config: ProviderConfig) -> None:
+    """Start a server's rules afresh: exactly the configuration's (call once per start)."""
+    store = FaultStore(config.db_path, max_seconds=config.fault_max_seconds)
+    store.replace_all(
+        start_rules(config.faults_file, config.faults, max_seconds=config.fault_max_seconds)
+    )
+    store.close()
+
+
+def register(app: Flask, config: ProviderConfig) -> None:
+    """Give ``app`` its fault store and the ``/api/faults`` routes."""
+    app.extensions[EXTENSION] = FaultStore(config.db_path, max_seconds=config.fault_max_seconds)
+    app.register_blueprint(blueprint)
+
+
+def store() -> FaultStore:
+    """The fault store of the app handling the current request."""
+    found: FaultStore = current_app.extensions[EXTENSION]
+    return found
+
+
+# -- sends ------------------------------------------------------------------------------
+
+
+def plan(item: Received) -> FaultPlan | None:
+    """The faults for a send whose body is a JSON object; ``None`` when none apply."""
+    if item.payload is None:
+        return None
+    return store().decide(SendFacts.of(item.namespace, item.payload, item.login))
+
+
+def _pause(fault_plan: FaultPlan) -> None:
+    """Wait the plan's delay (the sum of the delay rules applied)."""
+    if fault_plan.delay > 0:
+        time.sleep(fault_plan.delay)
+
+
+def prepare(item: Received, fault_plan: FaultPlan) -> None:
+    """For a send answered normally: record its faults, wait the delay, and
+    arrange for the answer to be cut short when the plan truncates."""
+    item.faults = fault_plan.entries
+    _pause(fault_plan)
+    if fault_plan.truncates:
+        after_this_request(lambda response: _truncated(response, fault_plan))
+
+
+def answer(inbox: Inbox, item: Received, fault_plan: FaultPlan, started: float) -> Response:
+    """Answer a send in the provider's place; the send is recorded as not accepted."""
+    rule = fault_plan.rule
+    assert rule is not None
+    _pause(fault_plan)
+    connection = ClientConnection.of(request.environ)
+    if rule.status is None and rule.rate_limit is None and connection is None:
+        # No raw socket (e.g. Flask's test client): say so with a 502.
+        fault_plan.entries[-1]["fallback"] = "the server hides its sockets; answered 502"
+        rule = FaultRule(status=502, detail=f"{rule.action} is not possible on this server")
+    item.status = "rejected"
+    item.http_status = 429 if rule.rate_limit else (rule.status or 0)
+    item.faults = fault_plan.entries
+    item.duration_ms = (time.perf_counter() - started) * 1000
+    headers: dict[str, str] = {}
+    if fault_plan.retry_after is not None:
+        headers["Retry-After"] = str(fault_plan.retry_after)
+    if item.http_status == 401:
+        headers.update(challenge(provider().config))
+    if item.http_status == 0:
+        assert connection is not None
+        # No answer goes out, so the recorded response is null.
+        stored, _ = inbox.record(item, lambda _stored: cast("dict[str, Any]", None))
+        return _without_answer(inbox, stored.id, fault_plan, rule, connection)
+    stored, body = inbox.record(item, lambda stored: _problem(item, fault_plan, rule, stored.id))
+    return Response(
+        json.dumps(body),
+        status=item.http_status,
+        headers=headers,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _problem(item: Received, fault_plan: FaultPlan, rule: FaultRule, message_id: int) -> Any:
+    slug = "rate-limited" if rule.rate_limit else "injected-fault"
+    if rule.rate_limit:
+        limit = rule.rate_limit
+        detail = f"at most {limit.limit} sends per {limit.window:g} s per {limit.per}"
+    else:
+        detail = rule.detail or rule.description or f"fault rule {rule.id} answers {rule.status}"
+    body = problem_body(
+        slug,
+        detail,
+        id=message_id,
+        retId=item.field_text("retId"),
+        fault=fault_plan.entries[-1],
+    )
+    body["status"] = item.http_status
+    return body
+
+
+def _without_answer(
+    inbox: Inbox, message_id: int, fault_plan: FaultPlan, rule: FaultRule, conn: ClientConnection
+) -> Response:
+    if rule.reset:
+        conn.reset()
+    elif rule.empty:
+        conn.close()
+    else:
+        limit = float(fault_plan.entries[-1]["limit"])
+        held = time.monotonic()
+        client_closed = conn.wait_for_peer_close(limit)
+        conn.close()
+        fault_plan.entries[-1].update(
+            heldSeconds=round(time.monotonic() - held, 3),
+            endedBy="client" if client_closed else "server-limit",
+        )
+        inbox.set_faults(message_id, fault_plan.entries)
+    # The server's write of this answer fails quietly: the connection is gone.
+    return Response(status=NO_ANSWER)
+
+
+def _truncated(response: Response, fault_plan: FaultPlan) -> Response:
+    """Send ``response`` with its body cut short, then close the connection."""
+    rule = fault_plan.rule
+    assert rule is not None
+    connection = ClientConnection.of(request.environ)
+    if connection is None:
+        return response
+    body = response.get_data()
+    keep = len(body) // 2 if rule.truncate is True else min(int(rule.truncate or 0), len(body))
+    keep = min(keep, max(len(body) - 1, 0))
+    reason = HTTP_STATUS_CODES.get(response.status_code, "Unknown")
+    head = [f"HTTP/1.1 {response.status_code} {reason}"]
+    head += [f"{name}: {value}" for name, value in response.headers.items()]
+    if "Content-Length" not in response.headers:
+        head.append(f"Content-Length: {len(body)}")
+    head.append("Connection: close")
+    connection.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body[:keep])
+    connection.close()
+    return Response(status=NO_ANSWER)
+
+
+# -- the admin API ------------------------------------------------------------------------
+
+
+def _rule_json(rule: FaultRule) -> dict[str, Any]:
+    return rule.to_json()
+
+
+@blueprint.get("/api/faults")
+def list_faults() -> Response:
+    """The fault rules in the order they are tried (``namespace`` filters)."""
+    namespace = admin._namespace()
+    rules = [r for r in store().rules() if namespace is None or r.namespace == namespace]
+    return jsonify(faults=[_rule_json(rule) for rule in rules])
+
+
+@blueprint.get("/api/faults/magic")
+def list_magic() -> Response:
+    """The built-in rules of the magic recipients."""
+    return jsonify(magic=[_rule_json(rule) for rule in MAGIC])
+
+
+@blueprint.post("/api/faults")
+def add_fault() -> Response:
+    """Add one rule after the others; 201 with the rule and its id."""
+    faults = store()
+    try:
+        data = parse_object(request.get_data())
+    except BodyError as error:
+        return problem(
+            "malformed-body", error.violation.message, violations=[error.violation.to_dict()]
+        )
+    try:
+        (rule,) = parse_rules([data], max_seconds=faults.max_seconds)
+        rule = faults.add(rule)
+    except RuleError as error:
+        violations = [{**v, "pointer": v["pointer"].removeprefix("/0")} for v in error.violations]
+        return problem("invalid-fault-rule", violations[0]["message"], violations=violations)
+    except DuplicateRuleId as error:
+        return problem("fault-rule-conflict", str(error))
+    response = jsonify(_rule_json(rule))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/faults/{rule.id}"
+    return response
+
+
+@blueprint.get("/api/faults/<rule_id>")
+def get_fault(rule_id: str) -> Response:
+    """One rule, built-in ones included."""
+    for rule in (*store().rules(), *MAGIC):
+        if rule.id == rule_id:
+            return jsonify(_rule_json(rule))
+    return problem("not-found", f"no fault rule {rule_id!r}")
+
+
+@blueprint.delete("/api/faults/<rule_id>")
+def delete_fault(rule_id: str) -> Response:
+    """Delete one rule (204); the magic rules cannot be deleted."""
+    if any(rule.id == rule_id for rule in MAGIC):
+        return problem("forbidden", f"{rule_id!r} is a built-in magic rule; it cannot be deleted")
+    if not store().remove(rule_id):
+        return problem("not-found", f"no fault rule {rule_id!r}")
+    return Response(status=204)
+
+
+@blueprint.delete("/api/faults")
+def clear_faults() -> Response:
+    """Delete every rule, or those scoped to ``namespace``."""
+    return jsonify(deleted=store().clear(admin._namespace()))

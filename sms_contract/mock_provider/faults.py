@@ -1,0 +1,406 @@
+"""Fault rules: what the fake provider does instead of (or before) its normal answer.
+
+A rule matches sends by namespace, recipient, text, login and type (every
+condition optional, all AND-ed) and names exactly one action: ``status``,
+``delay``, ``rateLimit``, ``reset``, ``empty``, ``truncate`` or ``hang``.
+``probability`` and ``times`` narrow when it applies. The magic recipients
+(``MAGIC``) are built-in rules of the same model. See docs/faults.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+#: Rule ids: the same characters as namespaces.
+RULE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+#: Ids of the built-in rules start with this; a user rule cannot take one.
+MAGIC_PREFIX = "magic-"
+#: The UK Ofcom range reserved for drama: no real phone answers these numbers.
+MAGIC_RANGE = "+447700900"
+ACTIONS = ("status", "delay", "rateLimit", "reset", "empty", "truncate", "hang")
+#: Actions that answer in place of the provider (the send is then not accepted).
+ANSWERING = ("status", "rateLimit", "reset", "empty", "hang")
+
+_MODEL_CONFIG = ConfigDict(
+    extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+)
+
+
+class RuleError(ValueError):
+    """Rule input that cannot be used; ``violations`` name each field at fault."""
+
+    def __init__(self, violations: list[dict[str, str]]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v['pointer'] or '/'}: {v['message']}" for v in violations))
+
+
+class RateLimit(BaseModel):
+    """At most ``limit`` sends per sliding ``window`` seconds, per namespace or login."""
+
+    model_config = _MODEL_CONFIG
+
+    limit: int = Field(ge=1, le=1_000_000, strict=True)
+    window: float = Field(gt=0, le=86_400, allow_inf_nan=False)
+    per: Literal["namespace", "login"] = "namespace"
+
+
+class FaultRule(BaseModel):
+    """One fault rule. JSON names are camelCase; Python keywords may be snake_case."""
+
+    model_config = _MODEL_CONFIG
+
+    id: str | None = Field(default=None, pattern=RULE_ID_PATTERN)
+    description: str | None = Field(default=None, max_length=500)
+    # -- what it matches (each optional, all AND-ed)
+    namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    to: str | None = Field(default=None, min_length=1, max_length=64)
+    to_prefix: str | None = Field(default=None, min_length=1, max_length=64)
+    text: str | None = Field(default=None, min_length=1, max_length=2000)
+    text_regex: str | None = Field(default=None, min_length=1, max_length=2000)
+    login: str | None = Field(default=None, min_length=1, max_length=200)
+    type: Literal["NOTIFICATION", "MARKETING"] | None = None
+    # -- what it does (exactly one)
+    status: int | None = Field(default=None, ge=400, le=599, strict=True)
+    delay: float | tuple[float, float] | None = None
+    rate_limit: RateLimit | None = None
+    reset: Literal[True] | None = None
+    empty: Literal[True] | None = None
+    truncate: Literal[True] | int | None = None
+    hang: Literal[True] | float | None = None
+    # -- details of ``status``
+    retry_after: int | None = Field(default=None, ge=0, le=86_400, strict=True)
+    detail: str | None = Field(default=None, max_length=500)
+    # -- when it applies
+    probability: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)
+    times: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        builtin = (info.context or {}).get("builtin", False)
+        if value is not None and value.lower().startswith("magic") and not builtin:
+            raise ValueError("ids starting with 'magic' are reserved for the built-in rules")
+        return value
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _delay(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list | tuple):
+            if len(value) != 2 or not all(_is_seconds(v) for v in value):
+                raise ValueError("a delay range is [min, max], two numbers of seconds >= 0")
+            low, high = float(value[0]), float(value[1])
+            if low > high:
+                raise ValueError(f"the delay range [{low:g}, {high:g}] has min > max")
+            return (low, high)
+        if not _is_seconds(value):
+            raise ValueError("delay is a number of seconds >= 0, or a [min, max] range")
+        return float(value)
+
+    @field_validator("truncate", mode="before")
+    @classmethod
+    def _truncate(cls, value: Any) -> Any:
+        if value is None or value is True:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError("truncate is true (half the body) or how many body bytes to send")
+        return value
+
+    @field_validator("hang", mode="before")
+    @classmethod
+    def _hang(cls, value: Any) -> Any:
+        if value is None or value is True:
+            return value
+        if not _is_seconds(value) or value == 0:
+            raise ValueError("hang is true (the server's cap) or a number of seconds > 0")
+        return float(value)
+
+    @field_validator("text_regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression: {error}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_action(self, info: ValidationInfo) -> FaultRule:
+        chosen = [name for name in ACTIONS if getattr(self, _snake(name)) is not None]
+        if len(chosen) != 1:
+            got = " and ".join(chosen) if chosen else "none"
+            raise ValueError(
+                f"a rule needs exactly one action among {', '.join(ACTIONS)}; got {got}"
+            )
+        for name in ("retryAfter", "detail"):
+            if getattr(self, _snake(name)) is not None and self.status is None:
+                raise ValueError(f"{name} goes with the status action only")
+        cap = (info.context or {}).get("max_seconds")
+        longest = self.longest_seconds()
+        if cap is not None and longest is not None and longest > cap:
+            raise ValueError(
+                f"{chosen[0]} of {longest:g} s is over the server's limit of {cap:g} s"
+            )
+        return self
+
+    @property
+    def action(self) -> str:
+        """The action's JSON name."""
+        return next(name for name in ACTIONS if getattr(self, _snake(name)) is not None)
+
+    def longest_seconds(self) -> float | None:
+        """The longest time this rule may hold a send (delay or hang), when it says."""
+        if isinstance(self.delay, tuple):
+            return self.delay[1]
+        if isinstance(self.delay, float):
+            return self.delay
+        return self.hang if isinstance(self.hang, float) else None
+
+    def matches(self, send: SendFacts) -> bool:
+        """Whether ``send`` meets every condition of this rule."""
+        return (
+            _same(self.namespace, send.namespace)
+            and _same(self.to, send.to)
+            and (self.to_prefix is None or (send.to or "").startswith(self.to_prefix))
+            and (self.text is None or self.text in (send.text or ""))
+            and (self.text_regex is None or re.search(self.text_regex, send.text or "") is not None)
+            and _same(self.login, send.login)
+            and _same(self.type, send.type)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as the API shows it (camelCase, unset fields left out)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def fault_rule_schemas(ref_template: str) -> dict[str, Any]:
+    """JSON Schemas of ``FaultRule`` and the models it uses, by name (for OpenAPI)."""
+    schema = FaultRule.model_json_schema(by_alias=True, ref_template=ref_template)
+    return {**schema.pop("$defs", {}), "FaultRule": schema}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), name)
+
+
+def _is_seconds(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 <= value <= 86_400
+        and value == value
+    )
+
+
+def _same(expected: str | None, actual: str | None) -> bool:
+    return expected is None or expected == actual
+
+
+@dataclass(frozen=True)
+class SendFacts:
+    """What a rule can match on: one send, as far as its body could be read."""
+
+    namespace: str
+    to: str | None = None
+    text: str | None = None
+    login: str | None = None
+    type: str | None = None
+    ret_id: str | None = None
+
+    @classmethod
+    def of(cls, namespace: str, payload: Mapping[str, Any], login: str | None) -> SendFacts:
+        """The facts of a parsed payload (non-string fields read as absent)."""
+
+        def text(name: str) -> str | None:
+            value = payload.get(name)
+            return value if isinstance(value, str) else None
+
+        return cls(namespace, text("to"), text("text"), login, text("type"), text("retId"))
+
+
+def parse_rule(data: Any, *, max_seconds: float | None = None) -> FaultRule:
+    """Validate one rule; ``RuleError`` names every field at fault."""
+    if isinstance(data, FaultRule):
+        data = data.model_dump(by_alias=True, exclude_none=True)
+    if not isinstance(data, Mapping):
+        raise RuleError(
+            [{"pointer": "", "code": "type", "message": "a fault rule is a JSON object"}]
+        )
+    try:
+        return FaultRule.model_validate(dict(data), context={"max_seconds": max_seconds})
+    except ValidationError as error:
+        raise RuleError(_violations(error)) from None
+
+
+def _violations(error: ValidationError) -> list[dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for item in error.errors(include_url=False):
+        # A union reports each branch; the field itself is what the user named.
+        loc = [part for part in item["loc"] if isinstance(part, str | int)]
+        parts = [str(loc[0])] if loc and item["type"] != "extra_forbidden" else []
+        if len(loc) > 1 and isinstance(loc[0], str) and loc[0] in ("rateLimit", "rate_limit"):
+            parts = [str(part) for part in loc[:2]]
+        if item["type"] == "extra_forbidden":
+            parts = [str(part) for part in loc]
+        pointer = "".join(f"/{part}" for part in parts)
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"unknown field {parts[-1]!r}"
+        found.setdefault(pointer, {"pointer": pointer, "code": item["type"], "message": message})
+    return list(found.values())
+
+
+def load_rules_file(path: Path, *, max_seconds: float | None = None) -> list[FaultRule]:
+    """The rules of a JSON or YAML file: a list, or an object with a ``faults`` list."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RuleError(
+            [{"pointer": "", "code": "file", "message": f"cannot read {path}: {error.strerror}"}]
+        ) from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        message = f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}"
+        raise RuleError([{"pointer": "", "code": "syntax", "message": message}]) from None
+    if isinstance(data, dict) and set(data) == {"faults"}:
+        data = data["faults"]
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        message = "a faults file holds a list of rules (or {faults: [...]})"
+        raise RuleError([{"pointer": "", "code": "type", "message": message}])
+    return parse_rules(data, max_seconds=max_seconds)
+
+
+def start_rules(
+    faults_file: Path | None, faults: Iterable[Any], *, max_seconds: float | None = None
+) -> list[FaultRule]:
+    """The rules a server starts with: those of ``faults_file``, then ``faults``."""
+    from_file = load_rules_file(faults_file, max_seconds=max_seconds) if faults_file else []
+    return parse_rules([*from_file, *faults], max_seconds=max_seconds)
+
+
+def parse_rules(items: Iterable[Any], *, max_seconds: float | None = None) -> list[FaultRule]:
+    """Validate several rules; errors point into the list (``/2/status``)."""
+    rules: list[FaultRule] = []
+    violations: list[dict[str, str]] = []
+    for index, item in enumerate(items):
+        try:
+            rules.append(parse_rule(item, max_seconds=max_seconds))
+        except RuleError as error:
+            violations += [{**v, "pointer": f"/{index}{v['pointer']}"} for v in error.violations]
+    ids = [rule.id for rule in rules if rule.id is not None]
+    for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
+        violations.append(
+            {"pointer": "", "code": "id", "message": f"rule id {rule_id!r} is used twice"}
+        )
+    if violations:
+        raise RuleError(violations)
+    return rules
+
+
+# -- the magic recipients ----------------------------------------------------------
+
+
+def _magic(suffix: str, description: str, **action: Any) -> FaultRule:
+    fields = {"id": MAGIC_PREFIX + suffix, "to": MAGIC_RANGE + suffix, "description": description}
+    return FaultRule.model_validate({**fields, **action}, context={"builtin": True})
+
+
+_STATUSES = (400, 401, 403, 404, 408, 409, 410, 413, 415, 422, 429, 500, 501, 502, 503, 504)
+
+#: The built-in rules: one recipient each, in the fiction range, in every namespace.
+MAGIC: tuple[FaultRule, ...] = (
+    _magic("001", "connection reset (RST), no answer", reset=True),
+    _magic("002", "connection closed without any answer", empty=True),
+    _magic("003", "the normal answer, cut half-way through its body", truncate=True),
+    _magic("004", "no answer until the client gives up (bounded by the server cap)", hang=True),
+    _magic("101", "the normal answer after 1 s", delay=1.0),
+    _magic("102", "the normal answer after 2 s", delay=2.0),
+    _magic("105", "the normal answer after 5 s", delay=5.0),
+    _magic("110", "the normal answer after 10 s", delay=10.0),
+    _magic("130", "the normal answer after 30 s", delay=30.0),
+    _magic("199", "the normal answer after 0.5 to 3 s", delay=(0.5, 3.0)),
+    *(
+        _magic(
+            f"30{n}",
+            f"503 for the first {n} attempt(s) of each retId, then normal",
+            status=503,
+            times=n,
+        )
+        for n in (1, 2, 3)
+    ),
+    *(
+        _magic(
+            f"31{n}",
+            f"429 with Retry-After: 1 for the first {n} attempt(s) of each retId, then normal",
+            status=429,
+            retry_after=1,
+            times=n,
+        )
+        for n in (1, 2)
+    ),
+    *(
+        _magic(
+            f"32{n}",
+            f"connection reset for the first {n} attempt(s) of each retId",
+            reset=True,
+            times=n,
+        )
+        for n in (1, 2)
+    ),
+    *(
+        _magic(
+            str(code),
+            f"always {code}" + (" with Retry-After: 1" if code == 429 else ""),
+            status=code,
+            retry_after=1 if code == 429 else None,
+        )
+        for code in _STATUSES
+    ),
+)
+
+
+# -- what a decision carries ---------------------------------------------------------
+
+
+@dataclass
+class FaultPlan:
+    """What the faults decided for one send: a total delay, at most one answering
+    or truncating rule, and the record of each fault applied."""
+
+    delay: float = 0.0
+    rule: FaultRule | None = None
+    attempt: int = 1
+    retry_after: int | None = None
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def answers(self) -> bool:
+        """True when a fault answers in place of the provider (not accepted)."""
+        return self.rule is not None and self.rule.action in ANSWERING
+
+    @property
+    def truncates(self) -> bool:
+        """True when the normal answer is sent cut short."""
+        return self.rule is not None and self.rule.truncate is not None

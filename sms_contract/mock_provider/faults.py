@@ -82,8 +82,8 @@ class FaultRule(BaseModel):
     rate_limit: RateLimit | None = None
     reset: Literal[True] | None = None
     empty: Literal[True] | None = None
-    truncate: Literal[True] | int | None = None
-    hang: Literal[True] | float | None = None
+    truncate: int | Literal[True] | None = None
+    hang: float | Literal[True] | None = None
     # -- details of ``status``
     retry_after: int | None = Field(default=None, ge=0, le=86_400, strict=True)
     detail: str | None = Field(default=None, max_length=500)

@@ -8,7 +8,9 @@ import pytest
 import requests
 
 from sms_contract import build_payload
+from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.faults import MAGIC
+from sms_contract.mock_provider.testing import provider_config
 from sms_contract.sender.client import ProviderClient, RetryPolicy
 
 FR = "+33612345678"
@@ -345,3 +347,17 @@ def test_rules_given_in_the_configuration_apply_from_the_start(make_sms_provider
     started = make_sms_provider(faults=({"id": "from-config", "text": "BOOM", "status": 507},))
     assert [r["id"] for r in started.api("GET", "/api/faults").json()["faults"]] == ["from-config"]
     assert statuses(started, [payload(text="BOOM")]) == [507]
+
+
+def test_clearing_the_inbox_starts_the_attempts_of_a_ret_id_again(sms_provider):
+    body = payload(to="+447700900301")
+    assert statuses(sms_provider, [body, body]) == [503, 200]
+    sms_provider.clear()
+    assert statuses(sms_provider, [body]) == [503]
+
+
+def test_without_access_to_the_socket_a_connection_fault_answers_502(tmp_path):
+    app = create_app(provider_config(tmp_path))
+    answer = app.test_client().post("/sms", json=payload(to="+447700900001"))
+    assert answer.status_code == 502
+    assert "fallback" in answer.get_json()["fault"]

@@ -149,8 +149,12 @@ def list_messages() -> Response:
 
 @blueprint.delete("/api/messages")
 def clear_messages() -> Response:
-    """Delete all messages, or those of one namespace."""
-    deleted = provider().inbox.clear(_namespace())
+    """Delete all messages, or those of one namespace (and their fault attempt counts)."""
+    from sms_contract.mock_provider.fault_http import store as fault_store
+
+    namespace = _namespace()
+    deleted = provider().inbox.clear(namespace)
+    fault_store().forget_attempts(namespace)
     return jsonify(deleted=deleted)
 
 

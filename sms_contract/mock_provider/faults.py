@@ -327,6 +327,10 @@ def _magic(suffix: str, description: str, **action: Any) -> FaultRule:
     return FaultRule.model_validate({**fields, **action}, context={"builtin": True})
 
 
+def _first(attempts: int) -> str:
+    return "the first attempt" if attempts == 1 else f"the first {attempts} attempts"
+
+
 _STATUSES = (400, 401, 403, 404, 408, 409, 410, 413, 415, 422, 429, 500, 501, 502, 503, 504)
 
 #: The built-in rules: one recipient each, in the fiction range, in every namespace.
@@ -344,7 +348,7 @@ MAGIC: tuple[FaultRule, ...] = (
     *(
         _magic(
             f"30{n}",
-            f"503 for the first {n} attempt(s) of each retId, then normal",
+            f"503 for {_first(n)} of each retId, then normal",
             status=503,
             times=n,
         )
@@ -353,7 +357,7 @@ MAGIC: tuple[FaultRule, ...] = (
     *(
         _magic(
             f"31{n}",
-            f"429 with Retry-After: 1 for the first {n} attempt(s) of each retId, then normal",
+            f"429 with Retry-After: 1 for {_first(n)} of each retId, then normal",
             status=429,
             retry_after=1,
             times=n,
@@ -363,7 +367,7 @@ MAGIC: tuple[FaultRule, ...] = (
     *(
         _magic(
             f"32{n}",
-            f"connection reset for the first {n} attempt(s) of each retId",
+            f"connection reset for {_first(n)} of each retId, then normal",
             reset=True,
             times=n,
         )

@@ -8,6 +8,9 @@
 One server runs per session (HTTPS with its own CA); each test gets a fresh
 namespace. Override ``sms_provider_options`` to change the server (auth, plain
 HTTP...), or call ``make_sms_provider(**options)`` for a second one.
+
+To make the provider misbehave, ``with sms_provider.fault(status=503, times=2):``
+or send to a magic recipient such as ``+447700900503`` (docs/faults.md).
 """
 
 from __future__ import annotations

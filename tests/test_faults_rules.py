@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from click.testing import CliRunner
 
 from sms_contract import build_payload
+from sms_contract.cli import cli
 from sms_contract.mock_provider.config import ConfigError, ProviderConfig
 from sms_contract.mock_provider.faults import (
     MAGIC,
@@ -181,3 +183,15 @@ def test_one_second_of_hang_or_one_byte_of_truncate_is_not_read_as_true():
     assert parse_rule({"truncate": 1}).truncate == 1
     assert parse_rule({"truncate": 1}).truncate is not True
     assert parse_rule({"hang": True}).hang is True
+
+
+def test_serve_refuses_a_bad_faults_file_before_starting(tmp_path):
+    path = tmp_path / "faults.json"
+    path.write_text(json.dumps([{"status": 503, "delay": 1}]))
+    result = CliRunner().invoke(
+        cli, ["serve", "--http", "--state-dir", str(tmp_path), "--faults", str(path)]
+    )
+    assert result.exit_code == 2
+    assert (
+        "bad fault rule" in result.output and "/0: a rule needs exactly one action" in result.output
+    )

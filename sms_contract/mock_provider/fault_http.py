@@ -188,22 +188,18 @@ def _truncated(response: Response, fault_plan: FaultPlan) -> Response:
 # -- the admin API ------------------------------------------------------------------------
 
 
-def _rule_json(rule: FaultRule) -> dict[str, Any]:
-    return rule.to_json()
-
-
 @blueprint.get("/api/faults")
 def list_faults() -> Response:
     """The fault rules in the order they are tried (``namespace`` filters)."""
     namespace = admin._namespace()
     rules = [r for r in store().rules() if namespace is None or r.namespace == namespace]
-    return jsonify(faults=[_rule_json(rule) for rule in rules])
+    return jsonify(faults=[rule.to_json() for rule in rules])
 
 
 @blueprint.get("/api/faults/magic")
 def list_magic() -> Response:
     """The built-in rules of the magic recipients."""
-    return jsonify(magic=[_rule_json(rule) for rule in MAGIC])
+    return jsonify(magic=[rule.to_json() for rule in MAGIC])
 
 
 @blueprint.post("/api/faults")
@@ -224,7 +220,7 @@ def add_fault() -> Response:
         return problem("invalid-fault-rule", violations[0]["message"], violations=violations)
     except DuplicateRuleId as error:
         return problem("fault-rule-conflict", str(error))
-    response = jsonify(_rule_json(rule))
+    response = jsonify(rule.to_json())
     response.status_code = 201
     response.headers["Location"] = f"/api/faults/{rule.id}"
     return response
@@ -235,7 +231,7 @@ def get_fault(rule_id: str) -> Response:
     """One rule, built-in ones included."""
     for rule in (*store().rules(), *MAGIC):
         if rule.id == rule_id:
-            return jsonify(_rule_json(rule))
+            return jsonify(rule.to_json())
     return problem("not-found", f"no fault rule {rule_id!r}")
 
 

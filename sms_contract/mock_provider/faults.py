@@ -254,17 +254,14 @@ def parse_rule(data: Any, *, max_seconds: float | None = None) -> FaultRule:
 def _violations(error: ValidationError) -> list[dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for item in error.errors(include_url=False):
-        # A union reports each branch; the field itself is what the user named.
-        loc = [part for part in item["loc"] if isinstance(part, str | int)]
-        parts = [str(loc[0])] if loc and item["type"] != "extra_forbidden" else []
-        if len(loc) > 1 and isinstance(loc[0], str) and loc[0] in ("rateLimit", "rate_limit"):
-            parts = [str(part) for part in loc[:2]]
+        loc = [str(part) for part in item["loc"]]
+        # Past a field's name, pydantic names a union branch; only rateLimit nests fields.
+        depth = 2 if loc[:1] in (["rateLimit"], ["rate_limit"]) else 1
+        pointer = "".join(f"/{part}" for part in loc[:depth])
         if item["type"] == "extra_forbidden":
-            parts = [str(part) for part in loc]
-        pointer = "".join(f"/{part}" for part in parts)
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = f"unknown field {parts[-1]!r}"
+            message = f"unknown field {loc[-1]!r}"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
         found.setdefault(pointer, {"pointer": pointer, "code": item["type"], "message": message})
     return list(found.values())
 
@@ -277,10 +274,11 @@ def load_rules_file(path: Path, *, max_seconds: float | None = None) -> list[Fau
         raise RuleError(
             [{"pointer": "", "code": "file", "message": f"cannot read {path}: {error.strerror}"}]
         ) from None
+    is_json = path.suffix.lower() == ".json"
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if is_json else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
-        message = f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}"
+        message = f"{path} is not valid {'JSON' if is_json else 'YAML'}: {error}"
         raise RuleError([{"pointer": "", "code": "syntax", "message": message}]) from None
     if isinstance(data, dict) and set(data) == {"faults"}:
         data = data["faults"]

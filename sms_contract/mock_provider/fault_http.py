@@ -154,12 +154,13 @@ def _without_answer(
         limit = float(fault_plan.entries[-1]["limit"])
         held = time.monotonic()
         client_closed = conn.wait_for_peer_close(limit)
-        conn.close()
         fault_plan.entries[-1].update(
             heldSeconds=round(time.monotonic() - held, 3),
             endedBy="client" if client_closed else "server-limit",
         )
+        # Recorded before the close, so a client that sees the close can read it.
         inbox.set_faults(message_id, fault_plan.entries)
+        conn.close()
     # The server's write of this answer fails quietly: the connection is gone.
     return Response(status=NO_ANSWER)
 

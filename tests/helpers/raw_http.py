@@ -133,23 +133,29 @@ class RawConnection:
         return RawAnswer(data, ending, time.monotonic() - started)
 
 
-def request_bytes(path: str, payload: Any, host: str = "localhost") -> bytes:
-    """A POST of ``payload`` as JSON, keep-alive, as a sender writes it."""
+def request_bytes(path: str, payload: Any, host: str = "localhost", close: bool = False) -> bytes:
+    """A POST of ``payload`` as JSON, keep-alive (as a sender writes it) unless ``close``."""
     body = json.dumps(payload).encode("utf-8")
+    connection = "Connection: close\r\n" if close else ""
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{connection}"
         f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("ascii") + body
 
 
 def post_raw(
-    url: str, payload: Any, *, ca_bundle: str | None = None, timeout: float = 5.0
+    url: str,
+    payload: Any,
+    *,
+    ca_bundle: str | None = None,
+    timeout: float = 5.0,
+    close: bool = False,
 ) -> RawAnswer:
     """POST ``payload`` to ``url`` over a raw connection and read what comes back."""
     parts = urlsplit(url)
     with RawConnection(url, ca_bundle, timeout) as connection:
-        connection.sendall(request_bytes(parts.path, payload, parts.netloc))
+        connection.sendall(request_bytes(parts.path, payload, parts.netloc, close))
         return connection.read_all(timeout)
 
 

@@ -138,8 +138,6 @@ def _send_operations(tag: str, extra_parameters: list[dict[str, Any]]) -> dict[s
                 "413": _problem("The body is over the size limit"),
                 "415": _problem("The Content-Type is not application/json"),
                 "422": _problem("The payload breaks the contract; every violation is listed"),
-                "4XX": _problem("An injected fault (a fault rule or a magic recipient)", _RETRY),
-                "5XX": _problem("An injected fault (a fault rule or a magic recipient)", _RETRY),
             },
         },
         "get": {
@@ -150,7 +148,12 @@ def _send_operations(tag: str, extra_parameters: list[dict[str, Any]]) -> dict[s
     }
 
 
-_RETRY = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+def _with_faults(operations: dict[str, Any]) -> dict[str, Any]:
+    """The send operations, with the answers a fault rule may give (docs/faults.md)."""
+    retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+    injected = _problem("An injected fault (a fault rule or a magic recipient)", retry)
+    operations["post"]["responses"].update({"4XX": injected, "5XX": injected})
+    return operations
 
 
 def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
@@ -273,8 +276,10 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
         },
         "security": security,
         "paths": {
-            config.send_path: _send_operations("send", []),
-            f"/ns/{{namespace}}{config.send_path}": _send_operations("send", [namespace]),
+            config.send_path: _with_faults(_send_operations("send", [])),
+            f"/ns/{{namespace}}{config.send_path}": _with_faults(
+                _send_operations("send", [namespace])
+            ),
             "/api/messages": {
                 "get": {
                     "tags": ["admin"],

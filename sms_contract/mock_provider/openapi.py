@@ -6,7 +6,6 @@ from typing import Any
 
 from sms_contract import __version__
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.faults import fault_rule_schemas
 from sms_contract.schema import load_schema
 
 _VIOLATION = {
@@ -154,6 +153,13 @@ def _with_faults(operations: dict[str, Any]) -> dict[str, Any]:
     injected = _problem("An injected fault (a fault rule or a magic recipient)", retry)
     operations["post"]["responses"].update({"4XX": injected, "5XX": injected})
     return operations
+
+
+def _fault_schemas() -> dict[str, Any]:
+    """The JSON Schemas of a fault rule, for the components."""
+    from sms_contract.mock_provider.faults import fault_rule_schemas
+
+    return fault_rule_schemas("#/components/schemas/{model}")
 
 
 def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
@@ -429,7 +435,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                 "Problem": _PROBLEM,
                 "Accepted": _ACCEPTED,
                 "Message": _MESSAGE,
-                **fault_rule_schemas("#/components/schemas/{model}"),
+                **_fault_schemas(),
             },
         },
     }

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 import requests
+from openapi_spec_validator import validate
 
 from sms_contract import build_payload
 from sms_contract.mock_provider.app import create_app
@@ -361,3 +362,11 @@ def test_without_access_to_the_socket_a_connection_fault_answers_502(tmp_path):
     answer = app.test_client().post("/sms", json=payload(to="+447700900001"))
     assert answer.status_code == 502
     assert "fallback" in answer.get_json()["fault"]
+
+
+def test_the_served_openapi_describes_the_faults_api_and_stays_valid(sms_provider):
+    document = sms_provider.api("GET", "/openapi.json").json()
+    validate(document)
+    assert {"/api/faults", "/api/faults/magic", "/api/faults/{id}"} <= set(document["paths"])
+    assert "FaultRule" in document["components"]["schemas"]
+    assert "5XX" in document["paths"]["/sms"]["post"]["responses"]

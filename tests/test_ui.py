@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from flask import Blueprint, Flask, jsonify, request
+from flask import Flask
 from flask.testing import FlaskClient
 
 from sms_contract import build_payload
@@ -183,59 +183,6 @@ def test_the_spec_page_renders_markdown_and_escapes_raw_html(
     html = client.get("/spec").get_data(as_text=True)
     assert '<h1 id="partner-spec">Partner spec</h1>' in html and "<table>" in html
     assert XSS not in html and "&lt;img" in html
-
-
-# -- faults page ------------------------------------------------------------------------
-
-
-def test_the_faults_page_says_unavailable_without_the_faults_api(client: FlaskClient) -> None:
-    if any(rule.rule == "/api/faults" for rule in client.application.url_map.iter_rules()):
-        pytest.skip("this build has the faults API; the page lists its rules instead")
-    html = client.get("/faults").get_data(as_text=True)
-    assert "Fault injection is not available in this version." in html
-
-
-def _documented_faults_api() -> Blueprint:
-    """A stand-in of ``/api/faults`` with only its documented shape."""
-    rules: dict[str, dict[str, object]] = {}
-    api = Blueprint("faults_stand_in", __name__)
-
-    @api.get("/api/faults")
-    def list_rules():  # type: ignore[no-untyped-def]
-        return jsonify(faults=[{"id": key, **rule} for key, rule in rules.items()])
-
-    @api.post("/api/faults")
-    def add_rule():  # type: ignore[no-untyped-def]
-        rule = request.get_json()
-        if not isinstance(rule, dict):
-            return jsonify(detail="a rule is a JSON object", violations=[]), 422
-        key = f"f{len(rules) + 1}"
-        rules[key] = rule
-        return jsonify(id=key, **rule), 201
-
-    @api.delete("/api/faults/<key>")
-    def delete_rule(key: str):  # type: ignore[no-untyped-def]
-        rules.pop(key, None)
-        return "", 204
-
-    return api
-
-
-def test_the_faults_page_lists_adds_and_removes_rules_through_the_api(tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    if any(rule.rule == "/api/faults" for rule in app.url_map.iter_rules()):
-        pytest.skip("this build has the real faults API; its own tests cover the page")
-    app.register_blueprint(_documented_faults_api())
-    client = app.test_client()
-    added = client.post("/faults", data={"rule": '{"status": 503, "probability": 1}'})
-    assert added.status_code == 302
-    html = client.get("/faults").get_data(as_text=True)
-    assert 'data-fault="f1"' in html and "&#34;status&#34;: 503" in html
-    refused = client.post("/faults", data={"rule": "[1]"}).get_data(as_text=True)
-    assert "a rule is a JSON object" in refused
-    assert "is not JSON" in client.post("/faults", data={"rule": "{"}).get_data(as_text=True)
-    client.post("/faults/f1/delete")
-    assert "No rules" in client.get("/faults").get_data(as_text=True)
 
 
 # -- admin token ------------------------------------------------------------------------

@@ -64,6 +64,9 @@ class ProviderServer(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "loglevel": "warning",
             "proc_name": "sms-contract",
+            # No gunicorn control socket: it lives in the user's home and two
+            # servers on one machine would fight over it.
+            "control_socket_disable": True,
             "preload_app": False,
             "when_ready": self._ready,
         }

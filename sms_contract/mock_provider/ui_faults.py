@@ -6,9 +6,6 @@ call (so the API's own checks and token apply):
 - ``GET /api/faults`` -> ``{"faults": [{"id": ..., ...rule}]}``
 - ``POST /api/faults`` (a JSON rule) -> 201
 - ``DELETE /api/faults/<id>``
-
-When the API answers 404 or 405, the page says fault injection is not
-available in this version.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.ui_render import pretty
 
 FAULTS_API = "/api/faults"
-_ABSENT = (404, 405)
 
 
 def register(blueprint: Blueprint) -> None:
@@ -58,14 +54,10 @@ def faults_page() -> BaseResponse | str:
             error = f"The rule is not JSON: {exc}"
         else:
             status, answer = _call("POST", FAULTS_API, rule)
-            if status in _ABSENT:
-                return _unavailable()
             if status in (200, 201):
                 return redirect(url_for("ui.faults"))
             error, problems = _refusal(status, answer)
     status, answer = _call("GET", FAULTS_API)
-    if status in _ABSENT:
-        return _unavailable()
     rules = answer.get("faults", []) if isinstance(answer, dict) and status == 200 else []
     if status != 200:
         error, problems = _refusal(status, answer)
@@ -77,7 +69,6 @@ def faults_page() -> BaseResponse | str:
     return render_template(
         "faults.html",
         active="faults",
-        available=True,
         rules=listed,
         rule_text=rule_text,
         error=error,
@@ -97,7 +88,3 @@ def _refusal(status: int, answer: Any) -> tuple[str, list[dict[str, Any]]]:
         violations = [v for v in answer.get("violations") or [] if isinstance(v, dict)]
         return f"The faults API refused ({status}): {detail}", violations
     return f"The faults API answered HTTP {status}.", []
-
-
-def _unavailable() -> str:
-    return render_template("faults.html", active="faults", available=False)

@@ -92,6 +92,9 @@ def take(folder: Path, browser: Any = None) -> list[Path]:
             ids = {}
             for name, namespace, body in _examples():
                 ids[name] = server.view(namespace).send(body).json()["id"]
+            shop = server.view("shop")
+            shop.add_fault(status=503, times=2, retryAfter=1, toPrefix="+3361")
+            shop.add_fault(rateLimit={"limit": 10, "window": 60, "per": "namespace"})
             if browser is not None:
                 return _shoot(browser, server.base_url, ids, folder)
             from playwright.sync_api import sync_playwright

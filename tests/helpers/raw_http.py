@@ -4,7 +4,6 @@ and ``sms-contract serve`` run in a subprocess (real gunicorn workers)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import ssl
@@ -188,9 +187,7 @@ def serve_process(state_dir: Path, *args: str, workers: int = 2) -> Iterator[str
         *args,
     ]
     log = (state_dir / "serve.log").open("wb")
-    # gunicorn's control socket goes to a folder of this run, not the user's home.
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(state_dir)}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://localhost:{port}"
     try:
         _wait_healthy(base, process, state_dir / "serve.log")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,8 +26,9 @@ _EXAMPLE = {
 }
 
 
-def _option(*names: str, env: str, **kwargs: object) -> click.Option:
-    return click.option(*names, envvar=_ENV + env, show_envvar=True, **kwargs)  # type: ignore[arg-type]
+def _option(*names: str, env: str, **kwargs: Any) -> Any:
+    """A click option also read from ``SMS_CONTRACT_<env>``."""
+    return click.option(*names, envvar=_ENV + env, show_envvar=True, **kwargs)
 
 
 def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[str, str], ...]:

@@ -119,6 +119,8 @@ def parse_body(raw: bytes | str) -> Any:
             ) from None
     if not raw.strip():
         raise _refuse("empty_body", "the body is empty; a JSON object is expected")
+    if raw.startswith("\ufeff"):
+        raise _refuse("byte_order_mark", "the body starts with a byte order mark (U+FEFF)")
     try:
         document = json.loads(
             raw,
@@ -131,8 +133,10 @@ def parse_body(raw: bytes | str) -> Any:
         raise _refuse("invalid_json", message) from None
     except RecursionError:
         raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as error:  # e.g. an integer literal of thousands of digits
-        raise _refuse("invalid_json", f"invalid JSON: {error}") from None
+    except BodyError:  # raised by the hooks above; a ValueError too, so caught first
+        raise
+    except ValueError:  # an integer literal longer than Python's conversion limit
+        raise _refuse("number_too_long", "a number has too many digits") from None
     _check_tree(document)
     return document
 

@@ -133,6 +133,7 @@ def _send_operations(tag: str, extra_parameters: list[dict[str, Any]]) -> dict[s
                 "200": _json("Accepted", "Accepted, or a retry of an accepted retId"),
                 "400": _problem("The body is not a readable JSON object"),
                 "401": _UNAUTHORIZED,
+                "408": _problem("The body stalled for longer than the read timeout"),
                 "409": _problem("The retId was already accepted with a different body"),
                 "413": _problem("The body is over the size limit"),
                 "415": _problem("The Content-Type is not application/json"),

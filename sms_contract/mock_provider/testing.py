@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
@@ -35,8 +35,10 @@ class LiveProvider:
             context.load_cert_chain(files.cert, files.key)
             self.ca_bundle = str(files.ca_cert)
         self.app = create_app(config)
+        # A client that stops sending (even mid-headers) frees its thread in time.
+        handler = type("Handler", (WSGIRequestHandler,), {"timeout": config.read_timeout})
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, ssl_context=context
+            "127.0.0.1", 0, self.app, threaded=True, ssl_context=context, request_handler=handler
         )
         scheme = "https" if context else "http"
         self.base_url = f"{scheme}://localhost:{self._server.server_port}"

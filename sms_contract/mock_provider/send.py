@@ -145,10 +145,7 @@ def _read_up_to(req: Request, size: int) -> bytes:
     chunks: list[bytes] = []
     remaining = size
     while remaining > 0:
-        try:
-            chunk = req.stream.read(remaining)
-        except ClientDisconnected:  # werkzeug: the stream ended before Content-Length
-            break
+        chunk = _read_chunk(req, remaining)
         if not chunk:
             break
         chunks.append(chunk)
@@ -160,10 +157,20 @@ def _drain(req: Request, size: int) -> None:
     """Read and drop up to ``size`` bytes, so the client sees the answer, not a reset."""
     drained = 0
     while drained < size:
-        chunk = req.stream.read(min(65536, size - drained))
+        chunk = _read_chunk(req, min(65536, size - drained))
         if not chunk:
             break
         drained += len(chunk)
+
+
+def _read_chunk(req: Request, size: int) -> bytes:
+    """One read of the body: ``b""`` at its end, ``TimeoutError`` when it stalls."""
+    try:
+        return req.stream.read(size)
+    except ClientDisconnected as error:  # werkzeug: the body ended before Content-Length
+        if isinstance(error.__context__, TimeoutError):
+            raise TimeoutError("the body stalled") from error
+        return b""
 
 
 def _refusal(

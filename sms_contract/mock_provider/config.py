@@ -69,3 +69,8 @@ class ProviderConfig:
             raise ConfigError("the longest wait must be between 0 and 3600 seconds")
         if self.max_messages < 1:
             raise ConfigError("the inbox must keep at least one message")
+
+
+def default_wait(config: ProviderConfig) -> float:
+    """The ``timeout`` of ``/api/messages/wait`` when none is given: 10 s, or less."""
+    return min(10.0, config.max_wait)

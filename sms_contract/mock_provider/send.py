@@ -9,6 +9,7 @@ accepted, or 409 when an accepted retId comes back with another body.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -108,10 +109,12 @@ def _read_body(req: Request, config: ProviderConfig) -> tuple[bytes, _ReadFailur
     limit = config.max_body_bytes
     _bound_pauses(req, config.read_timeout)
     declared = req.content_length
-    try:
-        if declared is not None and declared > limit:
+    if declared is not None and declared > limit:
+        # The verdict is known; draining only lets the client read it.
+        with contextlib.suppress(Exception):
             _drain(req, min(declared, _DRAIN_LIMIT))
-            return b"", _too_large(limit)
+        return b"", _too_large(limit)
+    try:
         data = _read_up_to(req, limit + 1)
     except TimeoutError:
         message = f"the body stopped arriving for {config.read_timeout:g} s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,7 @@ class ProviderServer(BaseApplication):  # type: ignore[misc]
         if self.options.tls:
             settings["certfile"] = str(self.options.tls.cert)
             settings["keyfile"] = str(self.options.tls.key)
+            settings["ssl_context"] = _tls_context
         for key, value in settings.items():
             self.cfg.set(key, value)
 
@@ -77,6 +79,14 @@ class ProviderServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         return create_app(self.provider_config)
+
+
+def _tls_context(_config: Any, default_factory: Any) -> ssl.SSLContext:
+    """gunicorn's TLS context, reading a TCP end without close_notify as the end of
+    the body (OpenSSL 3 otherwise fails the connection and the 400 never goes out)."""
+    context: ssl.SSLContext = default_factory()
+    context.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+    return context
 
 
 def run(config: ProviderConfig, options: ServeOptions) -> None:

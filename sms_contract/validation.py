@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import phonenumbers
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
+from pydantic import ValidationError as PydanticValidationError
 
 from sms_contract.exceptions import InputError
 from sms_contract.schema import load_schema
-from sms_contract.sender.model import consistency_mismatches
+from sms_contract.sender.model import SmsPayload, consistency_mismatches
 
 #: Deepest nesting accepted in a body; a payload is one flat object.
 MAX_DEPTH = 32
@@ -142,20 +144,41 @@ def parse_body(raw: bytes | str) -> Any:
 
 
 def _check_tree(document: Any) -> None:
-    stack: list[tuple[Any, int, str]] = [(document, 1, "")]
+    """Depth and lone surrogates everywhere; a pointer is built only for the culprit."""
+    if isinstance(document, str) and _LONE_SURROGATE.search(document):
+        raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate")
+    stack: list[tuple[Any, int, Any]] = [(document, 1, None)]
     while stack:
-        node, depth, at = stack.pop()
-        if depth > MAX_DEPTH:
-            raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", at)
-        if isinstance(node, str) and _LONE_SURROGATE.search(node):
-            raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate", at)
+        node, depth, path = stack.pop()
         if isinstance(node, dict):
-            for key, value in node.items():
-                if _LONE_SURROGATE.search(key):
-                    raise _refuse("lone_surrogate", "a key holds a lone UTF-16 surrogate", at)
-                stack.append((value, depth + 1, at + pointer(key)))
+            children: Any = node.items()
         elif isinstance(node, list):
-            stack.extend((value, depth + 1, at + pointer(i)) for i, value in enumerate(node))
+            children = enumerate(node)
+        else:
+            continue
+        for key, value in children:
+            here = (path, key)
+            if depth >= MAX_DEPTH:
+                message = f"the JSON is nested deeper than {MAX_DEPTH} levels"
+                raise _refuse("too_deep", message, _path_pointer(here))
+            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+                message = "a key holds a lone UTF-16 surrogate"
+                raise _refuse("lone_surrogate", message, _path_pointer(path))
+            if isinstance(value, str):
+                if _LONE_SURROGATE.search(value):
+                    message = "a string holds a lone UTF-16 surrogate"
+                    raise _refuse("lone_surrogate", message, _path_pointer(here))
+            elif isinstance(value, dict | list):
+                stack.append((value, depth + 1, here))
+
+
+def _path_pointer(path: Any) -> str:
+    """The JSON pointer of a ``(parent, key)`` chain."""
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(key)
+    return pointer(*reversed(parts))
 
 
 def parse_object(raw: bytes | str) -> dict[str, Any]:
@@ -178,9 +201,28 @@ def _json_kind(value: Any) -> str:
 # -- JSON -> verdict --------------------------------------------------------------
 
 
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, _schema: Any
+) -> Iterator[ValidationError]:
+    """``pattern`` as ECMA-262 (JSON Schema's dialect) reads it: ``$`` ends the
+    string. Python's ``$`` also matches before a final newline, which would let
+    ``"+33612345678\\n"`` through."""
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+_ContractValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema())
+    validator: Draft202012Validator = _ContractValidator(load_schema())
+    return validator
 
 
 def _known_fields() -> dict[str, Any]:
@@ -214,6 +256,8 @@ def check_document(document: Any, *, strict_fields: bool = False) -> CheckResult
 
 
 def _schema_violations(payload: dict[str, Any]) -> list[Violation]:
+    if _model_accepts(payload):
+        return []
     missing = [
         Violation(pointer(name), "required", f"{name} is required")
         for name in _validator().schema["required"]
@@ -225,6 +269,17 @@ def _schema_violations(payload: dict[str, Any]) -> list[Violation]:
         if error.validator not in ("required", "additionalProperties", "if")
     ]
     return missing + sorted(found, key=lambda v: (v.pointer, v.code))
+
+
+def _model_accepts(payload: dict[str, Any]) -> bool:
+    """The fast path: the compiled pydantic model accepts exactly what the schema
+    accepts (a property test holds the two together), so jsonschema runs only to
+    explain a refusal."""
+    try:
+        SmsPayload.model_validate(payload)
+    except PydanticValidationError:
+        return False
+    return True
 
 
 _RULES = {
@@ -327,6 +382,7 @@ def _advice(payload: dict[str, Any]) -> list[Violation]:
     return warnings
 
 
+@lru_cache(maxsize=4096)
 def _is_valid_number(number: str) -> bool:
     try:
         return bool(phonenumbers.is_valid_number(phonenumbers.parse(number, None)))

@@ -84,11 +84,11 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
         item.http_status = PROBLEMS[refusal[0]][0]
     item.duration_ms = (time.perf_counter() - started) * 1000
     _stored, answer = state.inbox.record(item, lambda stored: _answer(item, stored, refusal))
-    response = jsonify(answer)
-    response.status_code = item.http_status
-    if item.status == "rejected":
-        response.content_type = PROBLEM_CONTENT_TYPE
-    return response
+    return Response(
+        json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+        status=item.http_status,
+        content_type=PROBLEM_CONTENT_TYPE if item.status == "rejected" else "application/json",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ def _read_body(req: Request, config: ProviderConfig) -> tuple[bytes, _ReadFailur
             _drain(req, min(declared, _DRAIN_LIMIT))
         return b"", _too_large(limit)
     try:
-        data = _read_up_to(req, limit + 1)
+        data = _read_up_to(req, limit + 1 if declared is None else declared)
     except TimeoutError:
         message = f"the body stopped arriving for {config.read_timeout:g} s"
         return b"", _ReadFailure("request-timeout", "body_timeout", message)

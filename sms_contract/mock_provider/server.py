@@ -52,25 +52,8 @@ class ProviderServer(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
-        settings: dict[str, Any] = {
-            "bind": [self.options.bind],
-            "workers": self.options.workers,
-            "worker_class": "gthread",
-            "threads": self.options.threads,
-            "graceful_timeout": self.options.graceful_timeout,
-            "timeout": 120,
-            "keepalive": 5,
-            "accesslog": "-" if self.options.access_log else None,
-            "errorlog": "-",
-            "loglevel": "warning",
-            "proc_name": "sms-contract",
-            "preload_app": False,
-            "when_ready": self._ready,
-        }
-        if self.options.tls:
-            settings["certfile"] = str(self.options.tls.cert)
-            settings["keyfile"] = str(self.options.tls.key)
-            settings["ssl_context"] = _tls_context
+        settings = gunicorn_settings(self.options)
+        settings["when_ready"] = self._ready
         for key, value in settings.items():
             self.cfg.set(key, value)
 
@@ -79,6 +62,29 @@ class ProviderServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         return create_app(self.provider_config)
+
+
+def gunicorn_settings(options: ServeOptions) -> dict[str, Any]:
+    """The gunicorn settings of ``serve`` (the benchmark serves its baseline with them too)."""
+    settings: dict[str, Any] = {
+        "bind": [options.bind],
+        "workers": options.workers,
+        "worker_class": "gthread",
+        "threads": options.threads,
+        "graceful_timeout": options.graceful_timeout,
+        "timeout": 120,
+        "keepalive": 5,
+        "accesslog": "-" if options.access_log else None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "sms-contract",
+        "preload_app": False,
+    }
+    if options.tls:
+        settings["certfile"] = str(options.tls.cert)
+        settings["keyfile"] = str(options.tls.key)
+        settings["ssl_context"] = _tls_context
+    return settings
 
 
 def _tls_context(_config: Any, default_factory: Any) -> ssl.SSLContext:

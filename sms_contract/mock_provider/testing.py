@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.state import EXTENSION
 from sms_contract.mock_provider.tls import ensure_local_tls
 
 
@@ -52,6 +53,7 @@ class LiveProvider:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        self.app.extensions[EXTENSION].inbox.close()
 
     @property
     def verify(self) -> str | bool:

@@ -1,0 +1,1 @@
+"""Benchmarks of sms-contract: ``make bench`` (``python -m bench``) runs them all."""

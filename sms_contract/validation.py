@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -135,7 +134,7 @@ def parse_body(raw: bytes | str) -> Any:
         raise _refuse("invalid_json", message) from None
     except RecursionError:
         raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
-    except BodyError:  # raised by the hooks above; a ValueError too, so caught first
+    except BodyError:  # from the hooks: duplicate key, NaN, a number too large
         raise
     except ValueError:  # an integer literal longer than Python's conversion limit
         raise _refuse("number_too_long", "a number has too many digits") from None
@@ -201,32 +200,47 @@ def _json_kind(value: Any) -> str:
 # -- JSON -> verdict --------------------------------------------------------------
 
 
+@cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled for Python with the ECMA-262 meaning of ``$`` that JSON
+    Schema prescribes: the end of the string, never the place before a final newline
+    (Python's ``$`` would let ``"+33612345678\\n"`` match ``^...$``)."""
+    translated, position, in_class = [], 0, False
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\":
+            translated.append(pattern[position : position + 2])
+            position += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        translated.append(r"\Z" if char == "$" and not in_class else char)
+        position += 1
+    return re.compile("".join(translated))
+
+
 def _ecma_pattern(
-    validator: Any, pattern: str, instance: Any, _schema: Any
-) -> Iterator[ValidationError]:
-    """``pattern`` as ECMA-262 (JSON Schema's dialect) reads it: ``$`` ends the
-    string. Python's ``$`` also matches before a final newline, which would let
-    ``"+33612345678\\n"`` through."""
-    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+    validator: Draft202012Validator, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Any:
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-@cache
-def _ecma_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
-
-
-_ContractValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+#: Draft 2020-12 with the JSON Schema (ECMA-262) reading of ``pattern``.
+SchemaValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    validator: Draft202012Validator = _ContractValidator(load_schema())
+def schema_validator() -> Draft202012Validator:
+    """The payload schema's validator, the one ``check_document`` uses."""
+    validator: Draft202012Validator = SchemaValidator(load_schema())
     return validator
 
 
 def _known_fields() -> dict[str, Any]:
-    properties: dict[str, Any] = _validator().schema["properties"]
+    properties: dict[str, Any] = schema_validator().schema["properties"]
     return properties
 
 
@@ -260,12 +274,12 @@ def _schema_violations(payload: dict[str, Any]) -> list[Violation]:
         return []
     missing = [
         Violation(pointer(name), "required", f"{name} is required")
-        for name in _validator().schema["required"]
+        for name in schema_validator().schema["required"]
         if name not in payload
     ]
     found = [
         _describe(error)
-        for error in _validator().iter_errors(payload)
+        for error in schema_validator().iter_errors(payload)
         if error.validator not in ("required", "additionalProperties", "if")
     ]
     return missing + sorted(found, key=lambda v: (v.pointer, v.code))
@@ -362,8 +376,8 @@ def _consistency_violations(
 def _advice(payload: dict[str, Any]) -> list[Violation]:
     warnings = []
     to = payload.get("to")
-    e164 = _validator().schema["properties"]["to"]["pattern"]
-    if isinstance(to, str) and re.fullmatch(e164, to) and not _is_valid_number(to):
+    pattern = schema_validator().schema["properties"]["to"]["pattern"]
+    if isinstance(to, str) and re.fullmatch(pattern, to) and not _is_valid_number(to):
         warnings.append(
             Violation("/to", "number_not_valid", f"{to} is not a valid number for any region")
         )

@@ -15,7 +15,7 @@ from hypothesis_jsonschema import from_schema
 
 from sms_contract import build_payload
 from sms_contract.schema import load_schema
-from sms_contract.validation import _model_accepts, _validator, check_document
+from sms_contract.validation import _model_accepts, check_document, schema_validator
 
 SCHEMA = load_schema()
 FIELDS = SCHEMA["properties"]
@@ -68,7 +68,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def schema_accepts(document: dict[str, Any]) -> bool:
-    return bool(_validator().is_valid(document))
+    return bool(schema_validator().is_valid(document))
 
 
 @settings(max_examples=600, deadline=None)

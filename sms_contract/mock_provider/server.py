@@ -78,6 +78,9 @@ def gunicorn_settings(options: ServeOptions) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "sms-contract",
+        # No gunicorn control socket: it lives in the user's home and two
+        # servers on one machine would fight over it.
+        "control_socket_disable": True,
         "preload_app": False,
     }
     if options.tls:

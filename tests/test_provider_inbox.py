@@ -108,3 +108,15 @@ def test_work_that_fails_rolls_back_its_whole_transaction_and_fails_every_send_i
     assert commits.run(lambda db, _: db.execute("SELECT count(*) FROM counters").fetchone()[0]) == 0
     assert commits.run(insert) == 1  # the connection is usable afterwards
     commits.close()
+
+
+def test_the_faults_of_every_attempt_stay_on_the_one_entry(inbox):
+    first = received("f")
+    first.faults = [{"rule": "a"}]
+    stored, _ = inbox.record(first, answer)
+    retry = received("f")
+    retry.faults = [{"rule": "b"}]
+    inbox.record(retry, answer)
+    assert inbox.get(stored.id)["faults"] == [{"rule": "a"}, {"rule": "b"}]
+    inbox.set_faults(stored.id, [{"rule": "c"}])
+    assert inbox.get(stored.id)["faults"] == [{"rule": "c"}]

@@ -224,6 +224,8 @@ class Inbox:
             rows = db.execute(_UPSERT, _row(new_id, item, response)).fetchall()
             if rows and rows[0]["attempts"] > 1:  # a retry of the same body
                 stored = Stored(rows[0]["id"], duplicate=True, attempts=rows[0]["attempts"])
+                if item.faults:  # the faults of every attempt stay on the one entry
+                    _append_faults(db, stored.id, item.faults)
                 return stored, respond(stored)
             if not rows:  # accepted before with another body
                 earlier = db.execute(
@@ -244,6 +246,14 @@ class Inbox:
             # An index range on the primary key: nearly free when nothing is due.
             db.execute("DELETE FROM messages WHERE id <= ?", (new_id - self.max_messages,))
         return stored, response
+
+    def set_faults(self, message_id: int, faults: list[dict[str, Any]]) -> None:
+        """Replace the faults recorded on a message (a fault's outcome, known later)."""
+        self._commits.run(
+            lambda db, _: db.execute(
+                "UPDATE messages SET faults = ? WHERE id = ?", (_dump(faults), message_id)
+            )
+        )
 
     def clear(self, namespace: str | None = None) -> int:
         """Delete every message (of ``namespace`` when given); return how many."""
@@ -321,6 +331,12 @@ def _where(where: MessageFilter) -> tuple[list[str], list[Any]]:
         clauses.append("received_at >= ?")
         values.append(where.since)
     return clauses, values
+
+
+def _append_faults(db: sqlite3.Connection, message_id: int, faults: list[dict[str, Any]]) -> None:
+    (earlier,) = db.execute("SELECT faults FROM messages WHERE id = ?", (message_id,)).fetchone()
+    combined = json.loads(earlier) + faults
+    db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(combined), message_id))
 
 
 def _row(message_id: int, item: Received, response: dict[str, Any]) -> tuple[Any, ...]:

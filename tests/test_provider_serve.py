@@ -207,6 +207,15 @@ def test_a_password_with_a_space_given_on_the_command_line_is_kept_whole(server)
     assert wrong.status_code == 401
 
 
+def test_serve_enforces_the_admin_token_given_on_the_command_line(server):
+    url = server.base_url + "/api/messages"
+    refused = requests.get(url, verify=server.ca, timeout=10)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert server.api("/api/messages").status_code == 200
+    assert requests.get(server.base_url + "/healthz", verify=server.ca, timeout=10).ok
+
+
 # -- gunicorn's sockets ----------------------------------------------------------------------
 
 

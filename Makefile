@@ -24,12 +24,13 @@ run: $(STAMP) ## serve the fake provider over HTTPS with a local CA
 	$(BIN)/sms-contract serve
 
 browser: ## install Debian's chromium for the web UI tests when it is missing
-	@command -v chromium >/dev/null 2>&1 || bash scripts/install-chromium.sh
+	@bash scripts/install-debian.sh chromium
 
 test: $(STAMP) browser ## install what the tests need and run them all
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) ## run the benchmarks and write bench/README.md
+	@bash scripts/install-debian.sh wrk
 	$(BIN)/python -m bench
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy

@@ -18,6 +18,7 @@ from bench import Section
 #: The benchmark modules, run in this order.
 MODULES = [
     "bench.encoding",
+    "bench.provider",
 ]
 
 README = Path(__file__).with_name("README.md")

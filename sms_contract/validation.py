@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import phonenumbers
 from jsonschema import Draft202012Validator, ValidationError, validators
+from pydantic import ValidationError as PydanticValidationError
 
 from sms_contract.exceptions import InputError
 from sms_contract.schema import load_schema
-from sms_contract.sender.model import consistency_mismatches
+from sms_contract.sender.model import SmsPayload, consistency_mismatches
 
 #: Deepest nesting accepted in a body; a payload is one flat object.
 MAX_DEPTH = 32
@@ -119,6 +120,8 @@ def parse_body(raw: bytes | str) -> Any:
             ) from None
     if not raw.strip():
         raise _refuse("empty_body", "the body is empty; a JSON object is expected")
+    if raw.startswith("\ufeff"):
+        raise _refuse("byte_order_mark", "the body starts with a byte order mark (U+FEFF)")
     try:
         document = json.loads(
             raw,
@@ -133,27 +136,48 @@ def parse_body(raw: bytes | str) -> Any:
         raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
     except BodyError:  # from the hooks: duplicate key, NaN, a number too large
         raise
-    except ValueError as error:  # e.g. an integer literal of thousands of digits
-        raise _refuse("invalid_json", f"invalid JSON: {error}") from None
+    except ValueError:  # an integer literal longer than Python's conversion limit
+        raise _refuse("number_too_long", "a number has too many digits") from None
     _check_tree(document)
     return document
 
 
 def _check_tree(document: Any) -> None:
-    stack: list[tuple[Any, int, str]] = [(document, 1, "")]
+    """Depth and lone surrogates everywhere; a pointer is built only for the culprit."""
+    if isinstance(document, str) and _LONE_SURROGATE.search(document):
+        raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate")
+    stack: list[tuple[Any, int, Any]] = [(document, 1, None)]
     while stack:
-        node, depth, at = stack.pop()
-        if depth > MAX_DEPTH:
-            raise _refuse("too_deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", at)
-        if isinstance(node, str) and _LONE_SURROGATE.search(node):
-            raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate", at)
+        node, depth, path = stack.pop()
         if isinstance(node, dict):
-            for key, value in node.items():
-                if _LONE_SURROGATE.search(key):
-                    raise _refuse("lone_surrogate", "a key holds a lone UTF-16 surrogate", at)
-                stack.append((value, depth + 1, at + pointer(key)))
+            children: Any = node.items()
         elif isinstance(node, list):
-            stack.extend((value, depth + 1, at + pointer(i)) for i, value in enumerate(node))
+            children = enumerate(node)
+        else:
+            continue
+        for key, value in children:
+            here = (path, key)
+            if depth >= MAX_DEPTH:
+                message = f"the JSON is nested deeper than {MAX_DEPTH} levels"
+                raise _refuse("too_deep", message, _path_pointer(here))
+            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+                message = "a key holds a lone UTF-16 surrogate"
+                raise _refuse("lone_surrogate", message, _path_pointer(path))
+            if isinstance(value, str):
+                if _LONE_SURROGATE.search(value):
+                    message = "a string holds a lone UTF-16 surrogate"
+                    raise _refuse("lone_surrogate", message, _path_pointer(here))
+            elif isinstance(value, dict | list):
+                stack.append((value, depth + 1, here))
+
+
+def _path_pointer(path: Any) -> str:
+    """The JSON pointer of a ``(parent, key)`` chain."""
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(key)
+    return pointer(*reversed(parts))
 
 
 def parse_object(raw: bytes | str) -> dict[str, Any]:
@@ -246,6 +270,8 @@ def check_document(document: Any, *, strict_fields: bool = False) -> CheckResult
 
 
 def _schema_violations(payload: dict[str, Any]) -> list[Violation]:
+    if _model_accepts(payload):
+        return []
     missing = [
         Violation(pointer(name), "required", f"{name} is required")
         for name in schema_validator().schema["required"]
@@ -257,6 +283,17 @@ def _schema_violations(payload: dict[str, Any]) -> list[Violation]:
         if error.validator not in ("required", "additionalProperties", "if")
     ]
     return missing + sorted(found, key=lambda v: (v.pointer, v.code))
+
+
+def _model_accepts(payload: dict[str, Any]) -> bool:
+    """The fast path: the compiled pydantic model accepts exactly what the schema
+    accepts (a property test holds the two together), so jsonschema runs only to
+    explain a refusal."""
+    try:
+        SmsPayload.model_validate(payload)
+    except PydanticValidationError:
+        return False
+    return True
 
 
 _RULES = {
@@ -359,6 +396,7 @@ def _advice(payload: dict[str, Any]) -> list[Violation]:
     return warnings
 
 
+@lru_cache(maxsize=4096)
 def _is_valid_number(number: str) -> bool:
     try:
         return bool(phonenumbers.is_valid_number(phonenumbers.parse(number, None)))

@@ -87,7 +87,8 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
     env="CREDENTIALS",
     multiple=True,
     metavar="LOGIN:PASSWORD",
-    help="A pair accepted by --auth strict (repeat; the env var takes them space-separated).",
+    help="A pair accepted by --auth strict (repeat; the env var takes them space-separated, "
+    "so a password with a space needs --credentials-file).",
 )
 @_option(
     "--credentials-file",
@@ -99,6 +100,14 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
 @_option("--max-body", env="MAX_BODY", default=65536, show_default=True, type=click.IntRange(1024))
 @_option(
     "--max-messages", env="MAX_MESSAGES", default=100_000, show_default=True, type=click.IntRange(1)
+)
+@_option(
+    "--read-timeout",
+    env="READ_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600, min_open=True),
+    help="Seconds a request body may stall before the answer is 408.",
 )
 @_option("--admin-token", env="ADMIN_TOKEN", help="Require this bearer token on /api.")
 @_option(
@@ -142,6 +151,7 @@ def serve(
     strict_fields: bool,
     max_body: int,
     max_messages: int,
+    read_timeout: float,
     admin_token: str | None,
     sync: str,
     access_log: bool,
@@ -157,16 +167,16 @@ def serve(
     """
     if (cert is None) != (key is None):
         fail("--cert and --key go together")
-    pairs = tuple(p for item in credentials for p in item.split())
     try:
         config = ProviderConfig(
             db_path=db or state_dir / "inbox.sqlite3",
             send_path=send_path,
             auth=auth,  # type: ignore[arg-type]
-            credentials=_read_credentials(pairs, credentials_file),
+            credentials=_read_credentials(credentials, credentials_file),
             strict_fields=strict_fields,
             max_body_bytes=max_body,
             max_messages=max_messages,
+            read_timeout=read_timeout,
             admin_token=admin_token,
             sync=sync,  # type: ignore[arg-type]
             faults_file=faults_file,

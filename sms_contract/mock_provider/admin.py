@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request, send_file
 
 from sms_contract import __version__
 from sms_contract import schema as documents
-from sms_contract.mock_provider.config import NAMESPACE_PATTERN
+from sms_contract.mock_provider.config import NAMESPACE_PATTERN, default_wait
 from sms_contract.mock_provider.inbox import MessageFilter
 from sms_contract.mock_provider.openapi import mock_openapi
 from sms_contract.mock_provider.problems import problem
@@ -162,10 +162,10 @@ def clear_messages() -> Response:
 def wait_for_message() -> Response:
     """Answer as soon as a message with ``retId`` arrives (any worker), or 404."""
     ret_id = _text("retId")
-    if ret_id is None:
-        raise QueryError("retId", "required", "retId is required")
+    if not ret_id:
+        raise QueryError("retId", "required", "retId is required (a non-empty string)")
     state = provider()
-    timeout = _number("timeout", 10.0, 0.0, state.config.max_wait)
+    timeout = _number("timeout", default_wait(state.config), 0.0, state.config.max_wait)
     message = state.inbox.wait(ret_id, _namespace(), timeout)
     if message is None:
         return problem("wait-timeout", f"no message with retId {ret_id!r} within {timeout:g} s")

@@ -54,7 +54,10 @@ def redacted_headers(request: Request) -> dict[str, str]:
 def _redact(name: str, value: str) -> str:
     lowered = name.lower()
     if lowered in ("authorization", "proxy-authorization"):
-        return f"{value.split(' ', 1)[0]} [redacted]"
+        # Keep the scheme ("Basic") only when there is one; a bare token is all secret.
+        scheme, separator, _secret = value.strip().partition(" ")
+        known = separator and scheme.isascii() and scheme.isalpha() and len(scheme) <= 16
+        return f"{scheme} [redacted]" if known else "[redacted]"
     if lowered in ("cookie", "x-admin-token"):
         return "[redacted]"
     return value

@@ -61,6 +61,8 @@ class ProviderConfig:
     sync: SyncMode = "normal"
     #: Longest ``timeout`` accepted by ``/api/messages/wait``, in seconds.
     max_wait: float = 60.0
+    #: Longest pause while reading a request body before answering 408, in seconds.
+    read_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         _check_faults(self)
@@ -80,3 +82,14 @@ class ProviderConfig:
                 raise ConfigError(f"login {login!r} refused: {error}") from None
         if self.max_body_bytes < 1024:
             raise ConfigError("the body limit must be at least 1024 bytes")
+        if not 0 < self.read_timeout <= 3600:
+            raise ConfigError("the read timeout must be more than 0 and at most 3600 seconds")
+        if not 0 <= self.max_wait <= 3600:
+            raise ConfigError("the longest wait must be between 0 and 3600 seconds")
+        if self.max_messages < 1:
+            raise ConfigError("the inbox must keep at least one message")
+
+
+def default_wait(config: ProviderConfig) -> float:
+    """The ``timeout`` of ``/api/messages/wait`` when none is given: 10 s, or less."""
+    return min(10.0, config.max_wait)

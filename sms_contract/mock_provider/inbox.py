@@ -1,8 +1,9 @@
 """The inbox: every send the fake provider received, in one SQLite file.
 
-All gunicorn workers share the file (WAL mode, a busy timeout, one connection
-per thread), so a message recorded by one worker is seen by all. A send is
-committed before its answer goes out.
+All gunicorn workers share the file (WAL mode), so a message recorded by one
+worker is seen by all. Reads use one connection per thread; writes go through
+``GroupCommit`` (one writing connection per process, concurrent sends sharing
+a transaction). A send is committed before its answer goes out.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sms_contract.mock_provider.commits import GroupCommit
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -55,12 +57,40 @@ CREATE TABLE IF NOT EXISTS counters (
     rejected INTEGER NOT NULL DEFAULT 0,
     duplicates INTEGER NOT NULL DEFAULT 0
 );
+-- The counters follow the messages inside SQLite: a new row is one more send
+-- received, a raised attempt count one more retry; pruning and clearing leave them.
+CREATE TRIGGER IF NOT EXISTS count_new_message AFTER INSERT ON messages BEGIN
+    INSERT INTO counters (namespace, received, accepted, rejected)
+    VALUES (NEW.namespace, 1, NEW.status = 'accepted', NEW.status = 'rejected')
+    ON CONFLICT (namespace) DO UPDATE SET received = received + 1,
+        accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected;
+END;
+CREATE TRIGGER IF NOT EXISTS count_retry AFTER UPDATE OF attempts ON messages BEGIN
+    INSERT INTO counters (namespace, received, accepted, duplicates)
+    VALUES (NEW.namespace, 1, 1, 1)
+    ON CONFLICT (namespace) DO UPDATE SET received = received + 1,
+        accepted = accepted + 1, duplicates = duplicates + 1;
+END;
 """
+
+_COLUMNS = (
+    "id, namespace, received_at, last_seen_at, status, http_status, ret_id, recipient, "
+    "type, sender, text, login, body, body_hash, payload, violations, warnings, headers, "
+    "client, duration_ms, faults, response"
+)
+_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 22)})"
+#: One statement for an accepted send: a new row, or the retry of an accepted
+#: retId with the same body (attempts + 1); no row comes back for a conflict.
+_UPSERT = (
+    f"{_INSERT} ON CONFLICT (namespace, ret_id) WHERE status = 'accepted' "
+    "DO UPDATE SET attempts = attempts + 1, last_seen_at = excluded.received_at "
+    "WHERE body_hash = excluded.body_hash RETURNING id, attempts"
+)
 
 #: How often ``wait`` looks for a message another worker may have written.
 _WAIT_POLL_SECONDS = 0.01
-#: Prune every this many inserts (cheap, and keeps the file bounded).
-_PRUNE_EVERY = 100
+#: The largest id SQLite can hold; a bigger one names no message.
+_MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -132,152 +162,115 @@ class Inbox:
         self.max_messages = max_messages
         self._sync = "FULL" if sync == "full" else "NORMAL"
         self._local = threading.local()
+        self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection().executescript(_SCHEMA)
 
     # -- connections ------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute(f"PRAGMA synchronous = {self._sync}")
-            self._local.db = db
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {self._sync}")
         return db
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        # IMMEDIATE takes the write lock up front, so the retId check and the
-        # insert of two workers can never interleave.
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, for reading (writes go through ``GroupCommit``)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection and the writing connection."""
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+        self._commits.close()
 
     # -- writing ----------------------------------------------------------------
 
     def record(
         self, item: Received, respond: Callable[[Stored], dict[str, Any]]
     ) -> tuple[Stored, dict[str, Any]]:
-        """Store a send and the answer ``respond`` builds for it, in one transaction.
+        """Store a send and the answer ``respond`` builds for it; return once committed.
 
         An accepted retId seen before in the namespace is a retry when the body
         is the same (one row, its attempt count raised) and a conflict when it
         differs (a rejected row with a ``ret_id_conflict`` violation).
         """
-        with self._transaction() as db:
-            earlier = None
-            if item.status == "accepted":
+        return self._commits.run(lambda db, batch: self._record(db, batch, item, respond))
+
+    def _record(
+        self,
+        db: sqlite3.Connection,
+        batch: dict[str, Any],
+        item: Received,
+        respond: Callable[[Stored], dict[str, Any]],
+    ) -> tuple[Stored, dict[str, Any]]:
+        # The id is known before the insert, so the answer (which holds it) is
+        # stored by the same statement; ``batch`` carries the last id of this
+        # transaction from one send to the next.
+        if "last_id" not in batch:
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+            batch["last_id"] = int(row[0]) if row else 0
+        new_id = batch["last_id"] + 1
+        if item.status == "accepted":
+            stored = Stored(new_id)
+            response = respond(stored)
+            rows = db.execute(_UPSERT, _row(new_id, item, response)).fetchall()
+            if rows and rows[0]["attempts"] > 1:  # a retry of the same body
+                stored = Stored(rows[0]["id"], duplicate=True, attempts=rows[0]["attempts"])
+                if item.faults:  # the faults of every attempt stay on the one entry
+                    _append_faults(db, stored.id, item.faults)
+                return stored, respond(stored)
+            if not rows:  # accepted before with another body
                 earlier = db.execute(
-                    "SELECT id, body_hash, attempts, faults FROM messages "
+                    "SELECT id FROM messages "
                     "WHERE namespace = ? AND ret_id = ? AND status = 'accepted'",
                     (item.namespace, item.field_text("retId")),
                 ).fetchone()
-            if earlier is not None and earlier["body_hash"] == item.body_hash:
-                return self._retry(db, item, earlier, respond)
-            if earlier is not None:
                 _mark_conflict(item, int(earlier["id"]))
-            new_id = self._insert(db, item)
-            stored = Stored(new_id, conflict=earlier is not None)
+                stored = Stored(new_id, conflict=True)
+                response = respond(stored)
+                db.execute(_INSERT, _row(new_id, item, response))
+        else:
+            stored = Stored(new_id)
             response = respond(stored)
-            db.execute("UPDATE messages SET response = ? WHERE id = ?", (_dump(response), new_id))
-            self._count(db, item.namespace, item.status)
-            if new_id % _PRUNE_EVERY == 0:
-                db.execute("DELETE FROM messages WHERE id <= ?", (new_id - self.max_messages,))
-            return stored, response
-
-    @staticmethod
-    def _insert(db: sqlite3.Connection, item: Received) -> int:
-        cursor = db.execute(
-            "INSERT INTO messages (namespace, received_at, last_seen_at, status, "
-            "http_status, ret_id, recipient, type, sender, text, login, body, body_hash, "
-            "payload, violations, warnings, headers, client, duration_ms, faults) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                item.namespace,
-                item.received_at,
-                item.received_at,
-                item.status,
-                item.http_status,
-                item.field_text("retId"),
-                item.field_text("to"),
-                item.field_text("type"),
-                item.field_text("sender"),
-                item.field_text("text"),
-                item.login,
-                item.body,
-                item.body_hash,
-                _dump(item.payload),
-                _dump(item.violations),
-                _dump(item.warnings),
-                _dump(item.headers),
-                item.client,
-                item.duration_ms,
-                _dump(item.faults),
-            ),
-        )
-        return int(cursor.lastrowid or 0)
-
-    def _retry(
-        self,
-        db: sqlite3.Connection,
-        item: Received,
-        earlier: sqlite3.Row,
-        respond: Callable[[Stored], dict[str, Any]],
-    ) -> tuple[Stored, dict[str, Any]]:
-        stored = Stored(int(earlier["id"]), duplicate=True, attempts=int(earlier["attempts"]) + 1)
-        db.execute(
-            "UPDATE messages SET attempts = attempts + 1, last_seen_at = ? WHERE id = ?",
-            (item.received_at, stored.id),
-        )
-        if item.faults:  # the faults of every attempt stay on the one entry
-            faults = json.loads(earlier["faults"]) + item.faults
-            db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(faults), stored.id))
-        self._count(db, item.namespace, "accepted", duplicate=True)
-        return stored, respond(stored)
-
-    @staticmethod
-    def _count(
-        db: sqlite3.Connection, namespace: str, status: str, duplicate: bool = False
-    ) -> None:
-        db.execute(
-            f"INSERT INTO counters (namespace, received, {status}, duplicates) "
-            f"VALUES (?, 1, 1, ?) ON CONFLICT (namespace) DO UPDATE SET "
-            f"received = received + 1, {status} = {status} + 1, "
-            f"duplicates = duplicates + excluded.duplicates",
-            (namespace, int(duplicate)),
-        )
+            db.execute(_INSERT, _row(new_id, item, response))
+        batch["last_id"] = new_id
+        if new_id > self.max_messages:
+            # An index range on the primary key: nearly free when nothing is due.
+            db.execute("DELETE FROM messages WHERE id <= ?", (new_id - self.max_messages,))
+        return stored, response
 
     def set_faults(self, message_id: int, faults: list[dict[str, Any]]) -> None:
         """Replace the faults recorded on a message (a fault's outcome, known later)."""
-        with self._transaction() as db:
-            db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(faults), message_id))
+        self._commits.run(
+            lambda db, _: db.execute(
+                "UPDATE messages SET faults = ? WHERE id = ?", (_dump(faults), message_id)
+            )
+        )
 
     def clear(self, namespace: str | None = None) -> int:
         """Delete every message (of ``namespace`` when given); return how many."""
-        with self._transaction() as db:
-            if namespace is None:
-                return db.execute("DELETE FROM messages").rowcount
-            return db.execute("DELETE FROM messages WHERE namespace = ?", (namespace,)).rowcount
+        if namespace is None:
+            return self._commits.run(lambda db, _: db.execute("DELETE FROM messages").rowcount)
+        return self._commits.run(
+            lambda db, _: (
+                db.execute("DELETE FROM messages WHERE namespace = ?", (namespace,)).rowcount
+            )
+        )
 
     # -- reading ----------------------------------------------------------------
 
     def get(self, message_id: int) -> dict[str, Any] | None:
         """One message by id."""
+        if not 0 < message_id <= _MAX_ID:
+            return None
         row = (
             self._connection()
             .execute("SELECT * FROM messages WHERE id = ?", (message_id,))
@@ -340,8 +333,46 @@ def _where(where: MessageFilter) -> tuple[list[str], list[Any]]:
     return clauses, values
 
 
+def _append_faults(db: sqlite3.Connection, message_id: int, faults: list[dict[str, Any]]) -> None:
+    (earlier,) = db.execute("SELECT faults FROM messages WHERE id = ?", (message_id,)).fetchone()
+    combined = json.loads(earlier) + faults
+    db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(combined), message_id))
+
+
+def _row(message_id: int, item: Received, response: dict[str, Any]) -> tuple[Any, ...]:
+    """The values of ``_INSERT`` for ``item``."""
+    return (
+        message_id,
+        item.namespace,
+        item.received_at,
+        item.received_at,
+        item.status,
+        item.http_status,
+        item.field_text("retId"),
+        item.field_text("to"),
+        item.field_text("type"),
+        item.field_text("sender"),
+        item.field_text("text"),
+        item.login,
+        item.body,
+        item.body_hash,
+        _dump(item.payload),
+        _dump(item.violations),
+        _dump(item.warnings),
+        _dump(item.headers),
+        item.client,
+        item.duration_ms,
+        _dump(item.faults),
+        _dump(response),
+    )
+
+
 def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return None
+    if not value and isinstance(value, list | dict):
+        return "[]" if isinstance(value, list) else "{}"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _iso(timestamp: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sms_contract import __version__
-from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.config import ProviderConfig, default_wait
 from sms_contract.schema import load_schema
 
 _VIOLATION = {
@@ -118,6 +118,20 @@ def _send_operations(tag: str, extra_parameters: list[dict[str, Any]]) -> dict[s
         "description": "Test connection: the credentials are good",
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
+    post_responses: dict[str, Any] = {
+        "200": _json("Accepted", "Accepted, or a retry of an accepted retId"),
+        "400": _problem("The body is not a readable JSON object"),
+        "401": _UNAUTHORIZED,
+        "408": _problem("The body stalled for longer than the read timeout"),
+        "409": _problem("The retId was already accepted with a different body"),
+        "413": _problem("The body is over the size limit"),
+        "415": _problem("The Content-Type is not application/json"),
+        "422": _problem("The payload breaks the contract; every violation is listed"),
+    }
+    get_responses: dict[str, Any] = {"200": connection_ok, "401": _UNAUTHORIZED}
+    if extra_parameters:
+        bad_namespace = _problem("The namespace is not 1 to 64 letters, digits, '_', '.' or '-'")
+        post_responses["404"] = get_responses["404"] = bad_namespace
     return {
         "parameters": extra_parameters,
         "post": {
@@ -129,20 +143,12 @@ def _send_operations(tag: str, extra_parameters: list[dict[str, Any]]) -> dict[s
                     "application/json": {"schema": {"$ref": "#/components/schemas/SmsSend"}}
                 },
             },
-            "responses": {
-                "200": _json("Accepted", "Accepted, or a retry of an accepted retId"),
-                "400": _problem("The body is not a readable JSON object"),
-                "401": _UNAUTHORIZED,
-                "409": _problem("The retId was already accepted with a different body"),
-                "413": _problem("The body is over the size limit"),
-                "415": _problem("The Content-Type is not application/json"),
-                "422": _problem("The payload breaks the contract; every violation is listed"),
-            },
+            "responses": post_responses,
         },
         "get": {
             "tags": [tag],
             "summary": "Test connection (an authenticated request without an SMS)",
-            "responses": {"200": connection_ok, "401": _UNAUTHORIZED},
+            "responses": get_responses,
         },
     }
 
@@ -217,7 +223,16 @@ def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
         "/api/faults/magic": {
             "get": operation(
                 "The built-in rules of the magic recipients",
-                {"200": ok("The rules", {"type": "object", "properties": {"magic": rules}})},
+                {
+                    "200": ok(
+                        "The rules",
+                        {
+                            "type": "object",
+                            "required": ["magic"],
+                            "properties": {"magic": {"type": "array", "items": rule_ref}},
+                        },
+                    )
+                },
             )
         },
         "/api/faults/{id}": {
@@ -331,14 +346,14 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                     "security": admin_security,
                     "parameters": [
                         {
-                            **_query("retId", {"type": "string"}, "retId to wait for"),
+                            **_query("retId", {"type": "string", "minLength": 1}, "retId"),
                             "required": True,
                         },
                         filters[0],
                         _query(
                             "timeout",
                             {"type": "number", "minimum": 0, "maximum": config.max_wait},
-                            "Seconds to wait",
+                            f"Seconds to wait (default {default_wait(config):g})",
                         ),
                     ],
                     "responses": {

@@ -20,6 +20,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "wait-timeout": (404, "No such message arrived in time"),
+    "request-timeout": (408, "The body did not arrive in time"),
     "ret-id-conflict": (409, "This retId was already accepted with a different body"),
     "payload-too-large": (413, "The body is too large"),
     "unsupported-media-type": (415, "The body must be application/json"),

@@ -1,23 +1,31 @@
 """The send endpoint: authenticate, validate in order, record, answer.
 
 Order of the checks (each failure a problem+json answer listing every
-violation): 401 credentials, 415 Content-Type, 413 size, 400 readable JSON
-object, 422 contract (schema and consistency), then 200 accepted, or 409 when
-an accepted retId comes back with another body.
+violation): 401 credentials; 408 or 400 when the body itself cannot be read
+(it stalls, ends early or has broken chunks); 415 Content-Type, 413 size, 400
+readable JSON object, 422 contract (schema and consistency), then 200
+accepted, or 409 when an accepted retId comes back with another body.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Request, Response, jsonify, request
+from werkzeug.exceptions import ClientDisconnected
 
 from sms_contract.mock_provider import fault_http
 from sms_contract.mock_provider.auth import authenticate, challenge, redacted_headers
-from sms_contract.mock_provider.config import DEFAULT_NAMESPACE, NAMESPACE_PATTERN
+from sms_contract.mock_provider.config import (
+    DEFAULT_NAMESPACE,
+    NAMESPACE_PATTERN,
+    ProviderConfig,
+)
 from sms_contract.mock_provider.inbox import Received, Stored
 from sms_contract.mock_provider.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -51,7 +59,7 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
         return problem("unauthorized", auth.reason, headers=challenge(state.config))
     if request.method in ("GET", "HEAD"):
         return jsonify(status="ok", namespace=namespace, login=auth.login)
-    raw, complete = _read_body(request, state.config.max_body_bytes)
+    raw, failure = _read_body(request, state.config)
     item = Received(
         namespace=namespace,
         status="rejected",
@@ -62,7 +70,7 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
         client=request.remote_addr,
         login=auth.login,
     )
-    refusal = _refusal(request, raw, complete, state.config.max_body_bytes, item)
+    refusal = _refusal(request, raw, failure, item)
     if refusal is None:
         check = check_document(item.payload, strict_fields=state.config.strict_fields)
         item.violations = [v.to_dict() for v in check.violations]
@@ -84,43 +92,113 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
         fault_http.prepare(item, fault_plan)
     item.duration_ms = (time.perf_counter() - started) * 1000
     _stored, answer = state.inbox.record(item, lambda stored: _answer(item, stored, refusal))
-    response = jsonify(answer)
-    response.status_code = item.http_status
-    if item.status == "rejected":
-        response.content_type = PROBLEM_CONTENT_TYPE
-    if not complete:
-        response.headers["Connection"] = "close"
-    return response
+    return Response(
+        json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+        status=item.http_status,
+        content_type=PROBLEM_CONTENT_TYPE if item.status == "rejected" else "application/json",
+    )
 
 
-def _read_body(req: Request, limit: int) -> tuple[bytes, bool]:
-    """Up to ``limit + 1`` bytes of the body, and whether the whole body was read."""
+@dataclass(frozen=True, slots=True)
+class _ReadFailure:
+    """Why the body could not be read whole: a problem slug and a violation."""
+
+    slug: str
+    code: str
+    message: str
+
+
+def _read_body(req: Request, config: ProviderConfig) -> tuple[bytes, _ReadFailure | None]:
+    """Up to ``limit + 1`` bytes of the body, or why it could not be read whole.
+
+    A pause longer than ``config.read_timeout`` ends the read (408), so a client
+    that announces more bytes than it sends cannot hold a thread forever.
+    """
+    limit = config.max_body_bytes
+    _bound_pauses(req, config.read_timeout)
     declared = req.content_length
     if declared is not None and declared > limit:
-        drained = 0
-        while drained < min(declared, _DRAIN_LIMIT):
-            chunk = req.stream.read(65536)
-            if not chunk:
-                break
-            drained += len(chunk)
-        return b"", drained >= declared
-    data = req.stream.read(limit + 1)
-    return data, len(data) <= limit
+        # The verdict is known; draining only lets the client read it.
+        with contextlib.suppress(Exception):
+            _drain(req, min(declared, _DRAIN_LIMIT))
+        return b"", _too_large(limit)
+    try:
+        data = _read_up_to(req, limit + 1 if declared is None else declared)
+    except TimeoutError:
+        message = f"the body stopped arriving for {config.read_timeout:g} s"
+        return b"", _ReadFailure("request-timeout", "body_timeout", message)
+    except Exception as error:  # broken framing (a bad chunk) or a dropped connection
+        message = f"the body could not be read: {error}"[:200]
+        return b"", _ReadFailure("malformed-body", "unreadable_body", message)
+    if len(data) > limit:
+        return b"", _too_large(limit)
+    if declared is not None and len(data) < declared:
+        message = f"the body ended after {len(data)} of the {declared} bytes of Content-Length"
+        return data, _ReadFailure("malformed-body", "incomplete_body", message)
+    return data, None
+
+
+def _too_large(limit: int) -> _ReadFailure:
+    return _ReadFailure(
+        "payload-too-large", "too_large", f"the body is over the limit of {limit} bytes"
+    )
+
+
+def _bound_pauses(req: Request, seconds: float) -> None:
+    """Set a read timeout on the client socket (gunicorn and werkzeug expose it)."""
+    sock = req.environ.get("gunicorn.socket") or req.environ.get("werkzeug.socket")
+    if sock is not None and hasattr(sock, "settimeout"):
+        sock.settimeout(seconds)
+
+
+def _read_up_to(req: Request, size: int) -> bytes:
+    """Read until ``size`` bytes or the end of the body (a stream may return less)."""
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = _read_chunk(req, remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _drain(req: Request, size: int) -> None:
+    """Read and drop up to ``size`` bytes, so the client sees the answer, not a reset."""
+    drained = 0
+    while drained < size:
+        chunk = _read_chunk(req, min(65536, size - drained))
+        if not chunk:
+            break
+        drained += len(chunk)
+
+
+def _read_chunk(req: Request, size: int) -> bytes:
+    """One read of the body: ``b""`` at its end, ``TimeoutError`` when it stalls."""
+    try:
+        return req.stream.read(size)
+    except ClientDisconnected as error:  # werkzeug: the body ended before Content-Length
+        if isinstance(error.__context__, TimeoutError):
+            raise TimeoutError("the body stalled") from error
+        return b""
 
 
 def _refusal(
-    req: Request, raw: bytes, complete: bool, limit: int, item: Received
+    req: Request, raw: bytes, failure: _ReadFailure | None, item: Received
 ) -> tuple[str, str] | None:
-    """The first failing check among 415, 413 and 400, else ``None``."""
+    """The first failing check among body reading, 415, 413 and 400, else ``None``."""
+    if failure is not None and failure.slug != "payload-too-large":
+        item.violations = [{"pointer": "", "code": failure.code, "message": failure.message}]
+        return failure.slug, failure.message
     media_problem = _media_type_problem(req)
     if media_problem:
         item.violations = [{"pointer": "", "code": "content_type", "message": media_problem}]
         return "unsupported-media-type", media_problem
-    if not complete or len(raw) > limit or (req.content_length or 0) > limit:
-        message = f"the body is over the limit of {limit} bytes"
-        item.violations = [{"pointer": "", "code": "too_large", "message": message}]
+    if failure is not None:
+        item.violations = [{"pointer": "", "code": failure.code, "message": failure.message}]
         item.body = ""
-        return "payload-too-large", message
+        return failure.slug, failure.message
     try:
         item.payload = parse_object(raw)
     except BodyError as error:

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.fault_http import install as install_faults
+from sms_contract.mock_provider.state import EXTENSION
 from sms_contract.mock_provider.tls import ensure_local_tls
 
 
@@ -36,11 +37,15 @@ class LiveProvider:
             files = ensure_local_tls(tls_dir)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(files.cert, files.key)
+            # As under serve: a TCP end without close_notify ends the body, not the session.
+            context.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
             self.ca_bundle = str(files.ca_cert)
         install_faults(config)
         self.app = create_app(config)
+        # A client that stops sending (even mid-headers) frees its thread in time.
+        handler = type("Handler", (WSGIRequestHandler,), {"timeout": config.read_timeout})
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, ssl_context=context
+            "127.0.0.1", 0, self.app, threaded=True, ssl_context=context, request_handler=handler
         )
         scheme = "https" if context else "http"
         self.base_url = f"{scheme}://localhost:{self._server.server_port}"
@@ -52,6 +57,7 @@ class LiveProvider:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        self.app.extensions[EXTENSION].inbox.close()
 
     @property
     def verify(self) -> str | bool:

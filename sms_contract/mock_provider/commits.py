@@ -1,0 +1,135 @@
+"""Group commit: the writes waiting at the same moment share one SQLite transaction.
+
+Every thread that wants to write queues its work, then takes the leader lock.
+The thread that gets it first runs everything queued in one ``BEGIN IMMEDIATE``
+... ``COMMIT``; the others find their work done when their turn comes. Under
+load one commit stores many sends, and no answer leaves before the commit that
+stored it. Should one piece of work fail, the whole transaction is rolled back
+and every piece of it fails (nothing half-stored; the senders retry).
+
+Across processes (gunicorn workers), writers queue on ``flock`` on a file next to
+the database: a blocking lock, where SQLite's busy handler would sleep 1 to
+100 ms between tries and leave the database idle meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler alone serialises the processes
+    fcntl = None  # type: ignore[assignment]
+
+T = TypeVar("T")
+#: Work gets the connection and a dict shared by the work of the same transaction.
+Work = Callable[[sqlite3.Connection, dict[str, Any]], T]
+
+
+class _Job(Generic[T]):
+    """One piece of work and its outcome."""
+
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Work[T]) -> None:
+        self.work = work
+        self.done = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> T:
+        """The result, or the exception the work (or its commit) raised."""
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
+
+
+class GroupCommit:
+    """Runs write work in shared transactions on one connection per process."""
+
+    def __init__(self, lock_path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._lock_path = lock_path
+        self._connect = connect
+        self._leading = threading.Lock()
+        self._queued = threading.Lock()
+        self._queue: list[_Job[Any]] = []
+        self._db: sqlite3.Connection | None = None
+        self._fd: int | None = None
+        self._pid = 0
+
+    def run(self, work: Work[T]) -> T:
+        """Run ``work`` in a write transaction; return once that transaction is committed."""
+        job = _Job(work)
+        with self._queued:
+            self._queue.append(job)
+        with self._leading:
+            if not job.done:
+                with self._queued:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        return job.outcome()
+
+    def close(self) -> None:
+        """Close this process's writing connection and lock file."""
+        with self._leading:
+            if self._pid == os.getpid():
+                if self._db is not None:
+                    self._db.close()
+                if self._fd is not None:
+                    os.close(self._fd)
+            self._db = self._fd = None
+            self._pid = 0
+
+    def _commit(self, batch: list[_Job[Any]]) -> None:
+        try:
+            with self._between_processes():
+                db = self._connection()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    shared: dict[str, Any] = {}
+                    for job in batch:
+                        job.result = job.work(db, shared)
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+        except BaseException as error:  # nothing of the batch was stored
+            for job in batch:
+                job.result, job.error = None, error
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            for job in batch:
+                job.done = True
+
+    def _connection(self) -> sqlite3.Connection:
+        self._reopen_after_fork()
+        if self._db is None:
+            self._db = self._connect()
+        return self._db
+
+    def _reopen_after_fork(self) -> None:
+        if self._pid != os.getpid():  # a forked child must not use its parent's handles
+            self._db = self._fd = None
+            self._pid = os.getpid()
+
+    @contextmanager
+    def _between_processes(self) -> Iterator[None]:
+        if fcntl is None:
+            yield
+            return
+        self._reopen_after_fork()
+        if self._fd is None:
+            self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)

@@ -1,0 +1,122 @@
+"""The inbox's write path: group commit, retries, conflicts and counters under threads."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sms_contract.mock_provider.commits import GroupCommit, _Job
+from sms_contract.mock_provider.inbox import Inbox, MessageFilter, Received, Stored
+
+
+def received(ret_id: str, text: str = "hello", namespace: str = "n") -> Received:
+    """An accepted send as the endpoint hands it to the inbox."""
+    payload = {"retId": ret_id, "to": "+33612345678", "type": "MARKETING", "text": text}
+    return Received(
+        namespace=namespace,
+        status="accepted",
+        http_status=200,
+        body="{}",
+        body_hash=f"{ret_id}:{text}",
+        payload=payload,
+    )
+
+
+def answer(stored: Stored) -> dict[str, Any]:
+    return {"id": stored.id, "duplicate": stored.duplicate, "conflict": stored.conflict}
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Inbox:
+    return Inbox(tmp_path / "inbox.sqlite3")
+
+
+def test_concurrent_sends_and_retries_from_many_threads_are_each_stored_once(inbox):
+    results: list[tuple[str, Stored]] = []
+    lock = threading.Lock()
+
+    def sender(worker: int) -> None:
+        for index in range(60):
+            ret_id = f"r-{(worker * 60 + index) % 400}"  # 480 sends, 80 of them retries
+            stored, _ = inbox.record(received(ret_id), answer)
+            with lock:
+                results.append((ret_id, stored))
+
+    threads = [threading.Thread(target=sender, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    ids: dict[str, set[int]] = {}
+    for ret_id, stored in results:
+        ids.setdefault(ret_id, set()).add(stored.id)
+    assert len(ids) == 400 and all(len(found) == 1 for found in ids.values())
+    assert sum(stored.duplicate for _, stored in results) == 80
+    messages, total = inbox.find(MessageFilter(limit=1000))
+    assert total == 400
+    assert sum(m["attempts"] for m in messages) == 480
+    (counts,) = inbox.counters()
+    assert (counts["received"], counts["accepted"], counts["duplicates"]) == (480, 480, 80)
+
+
+def test_the_stored_answer_carries_the_id_the_row_got(inbox):
+    first, response = inbox.record(received("a"), answer)
+    second, _ = inbox.record(received("b"), answer)
+    assert second.id == first.id + 1
+    assert inbox.get(first.id)["response"] == response
+
+
+def test_a_retry_with_another_body_is_stored_as_a_rejected_conflict(inbox):
+    first, _ = inbox.record(received("same", "one"), answer)
+    item = received("same", "two")
+    conflict, response = inbox.record(item, answer)
+    assert conflict.conflict and conflict.id != first.id
+    assert response["conflict"] is True
+    row = inbox.get(conflict.id)
+    assert row["status"] == "rejected" and row["httpStatus"] == 409
+    assert row["violations"][0]["code"] == "ret_id_conflict"
+    assert inbox.get(first.id)["attempts"] == 1
+
+
+def test_work_that_fails_rolls_back_its_whole_transaction_and_fails_every_send_in_it(
+    tmp_path,
+):
+    path = tmp_path / "db.sqlite3"
+    Inbox(path).close()  # creates the schema
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    commits = GroupCommit(tmp_path / "db.lock", connect)
+
+    def insert(db: sqlite3.Connection, _shared: dict[str, Any]) -> int:
+        return db.execute("INSERT INTO counters (namespace) VALUES ('kept?')").rowcount
+
+    def fail(_db: sqlite3.Connection, _shared: dict[str, Any]) -> int:
+        raise RuntimeError("the disk is full")
+
+    good, bad = _Job(insert), _Job(fail)
+    commits._commit([good, bad])  # one transaction for both, as under load
+    for job in (good, bad):
+        with pytest.raises(RuntimeError, match="disk is full"):
+            job.outcome()
+    assert commits.run(lambda db, _: db.execute("SELECT count(*) FROM counters").fetchone()[0]) == 0
+    assert commits.run(insert) == 1  # the connection is usable afterwards
+    commits.close()
+
+
+def test_the_faults_of_every_attempt_stay_on_the_one_entry(inbox):
+    first = received("f")
+    first.faults = [{"rule": "a"}]
+    stored, _ = inbox.record(first, answer)
+    retry = received("f")
+    retry.faults = [{"rule": "b"}]
+    inbox.record(retry, answer)
+    assert inbox.get(stored.id)["faults"] == [{"rule": "a"}, {"rule": "b"}]
+    inbox.set_faults(stored.id, [{"rule": "c"}])
+    assert inbox.get(stored.id)["faults"] == [{"rule": "c"}]

@@ -9,21 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.payloads import VALID_PAYLOAD as VALID
 
 from sms_contract import schema as documents
 from sms_contract.cli import cli
 
 EXECUTABLE = Path(sys.executable).with_name("sms-contract")
-
-VALID = {
-    "type": "NOTIFICATION",
-    "sender": "INOCX",
-    "to": "+33612345678",
-    "retId": "r-1",
-    "isUnicode": False,
-    "text": "Hello",
-    "credits": 1,
-}
 
 
 def run(*args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:

@@ -175,7 +175,7 @@ def test_send_still_failing_after_the_last_attempt_exits_3(scripted_server, ca_b
         (["--url", "https://sms.example.com/", "--cacert", "/nonexistent/ca.pem"], 2, "CA file"),
         (["--url", "https://sms.example.com/", "--password-env", "PW"], 2, "needs --login"),
         (["--url", "https://sms.example.com/", "--login", "x", "--password-env", "NOPE_X"], 2,
-         "NOPE_X is not set"),
+         "NOPE_X (--password-env) is not set"),
         ([], 2, "--url is required"),
         (["--url", f"https://127.0.0.1:{free_port()}/", "--max-attempts", "1"], 3,
          "refused the connection"),

@@ -1,6 +1,7 @@
 """The payload model and builder: strict types, computed fields, the type rule, E.164."""
 
 import pytest
+from helpers.payloads import VALID_PAYLOAD as VALID
 from pydantic import ValidationError
 
 from sms_contract import PayloadBuildError, SmsPayload, build_payload
@@ -11,16 +12,6 @@ from sms_contract.sender.model import (
     sender_is_set,
 )
 from sms_contract.validation import check_document
-
-VALID = {
-    "type": "NOTIFICATION",
-    "sender": "INOCX",
-    "to": "+33612345678",
-    "retId": "r-1",
-    "isUnicode": False,
-    "text": "Hello",
-    "credits": 1,
-}
 
 
 def payload(**change):

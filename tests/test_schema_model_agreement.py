@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+from helpers.payloads import VALID_PAYLOAD as BASE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import utils as conjecture_utils
@@ -62,16 +63,6 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-
-BASE = {
-    "type": "NOTIFICATION",
-    "sender": "INOCX",
-    "to": "+33612345678",
-    "retId": "r-1",
-    "isUnicode": False,
-    "text": "Hello",
-    "credits": 1,
-}
 
 
 def schema_accepts(document: object) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -52,3 +53,24 @@ def check_unicode(text: str, what: str) -> str:
         if "\ud800" <= char <= "\udfff":
             fail(f"{what} holds an invalid character at position {index} (not valid UTF-8)")
     return text
+
+
+def read_password(login: str | None, password_env: str | None) -> str | None:
+    """The password for ``login``: from the variable ``password_env``, else typed
+    at a hidden prompt; ``None`` without a login. Never echoed."""
+    if login is None:
+        if password_env:
+            fail("--password-env needs --login")
+        return None
+    if password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            fail(f"the environment variable {password_env} (--password-env) is not set")
+        if not password:
+            fail(f"the environment variable {password_env} (--password-env) is empty")
+        return password
+    try:
+        typed: str = click.prompt(f"Password for {login}", hide_input=True, err=True)
+    except click.Abort:
+        fail("no password given: type it at the prompt or use --password-env VAR")
+    return typed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from sms_contract.cli._common import (
     EXIT_UNREACHABLE,
     check_unicode,
     fail,
+    read_password,
 )
 from sms_contract.cli.contract import describe_analysis
 from sms_contract.exceptions import (
@@ -91,24 +91,6 @@ def _check_login(login: str | None) -> None:
             fail(str(error))
 
 
-def _password(login: str | None, password_env: str | None) -> str | None:
-    """The password from ``password_env``, or typed at a hidden prompt."""
-    if login is None:
-        if password_env is not None:
-            fail("--password-env needs --login")
-        return None
-    if password_env is not None:
-        password = os.environ.get(password_env)
-        if password is None:
-            fail(f"the environment variable {password_env} is not set")
-        return password
-    try:
-        password = click.prompt(f"Password for {login}", hide_input=True, err=True)
-    except click.Abort:
-        fail("no password given: type it at the prompt or use --password-env VAR")
-    return str(password)
-
-
 def _client(
     url: str,
     login: str | None,
@@ -124,7 +106,7 @@ def _client(
     except ConfigurationError as error:
         fail(str(error))
     _check_login(login)
-    password = _password(login, password_env)
+    password = read_password(login, password_env)
     try:
         return ProviderClient(
             url,

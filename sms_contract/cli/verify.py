@@ -18,7 +18,7 @@ import click
 import phonenumbers
 from rich.console import Console
 
-from sms_contract.cli._common import EXIT_USAGE, fail
+from sms_contract.cli._common import EXIT_USAGE, fail, read_password
 from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, select
 from sms_contract.contract_tests.evidence import Redactor
 from sms_contract.contract_tests.report import (
@@ -98,23 +98,12 @@ def _url(value: str) -> str:
 
 
 def _password(login: str | None, password_env: str | None) -> str | None:
-    if login is None:
-        if password_env:
-            fail("--password-env needs --login")
-        return None
-    try:
-        check_login(login)
-    except InvalidLogin as error:
-        fail(f"--login: {error}")
-    if password_env:
-        password = os.environ.get(password_env)
-        if password is None:
-            fail(f"the environment variable {password_env} (--password-env) is not set")
-        if not password:
-            fail(f"the environment variable {password_env} (--password-env) is empty")
-        return password
-    prompted: str = click.prompt(f"Password for {login}", hide_input=True, err=True)
-    return prompted
+    if login is not None:
+        try:
+            check_login(login)
+        except InvalidLogin as error:
+            fail(f"--login: {error}")
+    return read_password(login, password_env)
 
 
 def _selectors(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from sms_contract.mock_provider.faults import (
     RuleError,
     SendFacts,
     load_rules_file,
+    magic_rules_for,
     parse_rule,
     parse_rules,
 )
@@ -168,6 +169,14 @@ def test_the_magic_recipients_are_in_the_drama_range_and_unique():
     assert len(set(numbers)) == len(numbers) == len({rule.id for rule in MAGIC})
     assert all(n is not None and n.startswith(MAGIC_RANGE) and len(n) == 13 for n in numbers)
     assert {rule.status for rule in MAGIC} >= {400, 408, 429, 500, 502, 503}
+
+
+@pytest.mark.parametrize(
+    "to", [*(rule.to for rule in MAGIC), MAGIC_RANGE + "999", "+33612345678", None]
+)
+def test_the_magic_rules_of_a_recipient_are_those_a_full_scan_finds(to):
+    send = SendFacts("ns", to=to, text="hi", login="bob", type="NOTIFICATION")
+    assert list(magic_rules_for(to)) == [rule for rule in MAGIC if rule.matches(send)]
 
 
 @pytest.mark.parametrize("rule", MAGIC, ids=lambda rule: rule.id)

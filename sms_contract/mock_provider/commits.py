@@ -1,8 +1,10 @@
 """Group commit: the writes waiting at the same moment share one SQLite transaction.
 
-Every thread that wants to write queues its work, then takes the leader lock.
-The thread that gets it first runs everything queued in one ``BEGIN IMMEDIATE``
-... ``COMMIT``; the others find their work done when their turn comes. Under
+Every thread that wants to write queues its work. With no commit under way it
+leads: it runs everything queued in one ``BEGIN IMMEDIATE`` ... ``COMMIT``, then
+wakes each thread whose work it stored and hands the lead to the first thread
+queued meanwhile. A thread whose work is stored returns at once, never waiting
+behind the next commit. Under
 load one commit stores many sends, and no answer leaves before the commit that
 stored it. Should one piece of work fail, the whole transaction is rolled back
 and every piece of it fails (nothing half-stored; the senders retry).
@@ -35,11 +37,14 @@ Work = Callable[[sqlite3.Connection, dict[str, Any]], T]
 class _Job(Generic[T]):
     """One piece of work and its outcome."""
 
-    __slots__ = ("done", "error", "result", "work")
+    __slots__ = ("done", "error", "result", "wake", "work")
 
     def __init__(self, work: Work[T]) -> None:
         self.work = work
         self.done = False
+        #: Held until the job is done or its turn to lead comes (then released once).
+        self.wake = threading.Lock()
+        self.wake.acquire()
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -56,8 +61,11 @@ class GroupCommit:
     def __init__(self, lock_path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
         self._lock_path = lock_path
         self._connect = connect
-        self._leading = threading.Lock()
-        self._queued = threading.Lock()
+        #: Guards the queue and ``_leading``; held for a moment only, never across a commit.
+        self._mutex = threading.Lock()
+        #: True while some thread leads (runs a commit or is about to).
+        self._leading = False
+        self._idle = threading.Condition(self._mutex)
         self._queue: list[_Job[Any]] = []
         self._db: sqlite3.Connection | None = None
         self._fd: int | None = None
@@ -66,18 +74,37 @@ class GroupCommit:
     def run(self, work: Work[T]) -> T:
         """Run ``work`` in a write transaction; return once that transaction is committed."""
         job = _Job(work)
-        with self._queued:
+        with self._mutex:
             self._queue.append(job)
-        with self._leading:
-            if not job.done:
-                with self._queued:
-                    batch, self._queue = self._queue, []
-                self._commit(batch)
+            leads = not self._leading
+            self._leading = True
+        if not leads:
+            # Woken once: when a commit has stored the job, or when it is the
+            # first one queued after a commit ends and so leads the next.
+            job.wake.acquire()
+            if job.done:
+                return job.outcome()
+        with self._mutex:
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            for done in batch:
+                if done is not job:
+                    done.wake.release()
+            with self._mutex:
+                if self._queue:  # queued during the commit: the first one leads next
+                    self._queue[0].wake.release()
+                else:
+                    self._leading = False
+                    self._idle.notify_all()
         return job.outcome()
 
     def close(self) -> None:
         """Close this process's writing connection and lock file."""
-        with self._leading:
+        with self._mutex:
+            while self._leading:
+                self._idle.wait()
             if self._pid == os.getpid():
                 if self._db is not None:
                     self._db.close()

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from sms_contract.mock_provider.faults import (
-    MAGIC,
     FaultPlan,
     FaultRule,
     SendFacts,
+    magic_rules_for,
 )
 
 _SCHEMA = """
@@ -201,7 +201,8 @@ class FaultStore:
         up and the first rule that answers or truncates ends the search. A send
         that matches some rule counts as one attempt of its retId.
         """
-        matching = [rule for rule in (*self.rules(), *MAGIC) if rule.matches(send)]
+        candidates = (*self.rules(), *magic_rules_for(send.to))
+        matching = [rule for rule in candidates if rule.matches(send)]
         if not matching:
             return None
         now = time.time()

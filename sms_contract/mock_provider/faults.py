@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
@@ -381,6 +382,24 @@ MAGIC: tuple[FaultRule, ...] = (
         for code in _STATUSES
     ),
 )
+
+
+def _by_recipient(rules: Iterable[FaultRule]) -> Mapping[str, tuple[FaultRule, ...]]:
+    found: dict[str, tuple[FaultRule, ...]] = {}
+    for rule in rules:
+        assert rule.to is not None, "every magic rule names its one recipient"
+        found[rule.to] = (*found.get(rule.to, ()), rule)
+    return MappingProxyType(found)
+
+
+#: The magic rules by their recipient, in the order of ``MAGIC``.
+_MAGIC_BY_TO = _by_recipient(MAGIC)
+
+
+def magic_rules_for(to: str | None) -> tuple[FaultRule, ...]:
+    """The magic rules a send to ``to`` may match: each names one recipient, so a
+    send is tried against those of its own recipient only."""
+    return _MAGIC_BY_TO.get(to, ()) if to is not None else ()
 
 
 # -- what a decision carries ---------------------------------------------------------

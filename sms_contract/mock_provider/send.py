@@ -52,25 +52,27 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
     """POST one SMS; GET or HEAD is the test connection."""
     started = time.perf_counter()
     state = provider()
+    # The request itself, not its context-local proxy: it is read many times below.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
     if not NAMESPACE_PATTERN.fullmatch(namespace):
         return problem("not-found", "a namespace is 1 to 64 letters, digits, '_', '.' or '-'")
-    auth = authenticate(state.config, request)
+    auth = authenticate(state.config, req)
     if not auth.allowed:
         return problem("unauthorized", auth.reason, headers=challenge(state.config))
-    if request.method in ("GET", "HEAD"):
+    if req.method in ("GET", "HEAD"):
         return jsonify(status="ok", namespace=namespace, login=auth.login)
-    raw, failure = _read_body(request, state.config)
+    raw, failure = _read_body(req, state.config)
     item = Received(
         namespace=namespace,
         status="rejected",
         http_status=0,
         body=raw.decode("utf-8", "replace"),
         body_hash=hashlib.sha256(raw).hexdigest(),
-        headers=redacted_headers(request),
-        client=request.remote_addr,
+        headers=redacted_headers(req),
+        client=req.remote_addr,
         login=auth.login,
     )
-    refusal = _refusal(request, raw, failure, item)
+    refusal = _refusal(req, raw, failure, item)
     if refusal is None:
         check = check_document(item.payload, strict_fields=state.config.strict_fields)
         item.violations = [v.to_dict() for v in check.violations]
@@ -207,7 +209,13 @@ def _refusal(
     return None
 
 
+#: The Content-Type values nearly every client sends, accepted without parsing them.
+_JSON_MEDIA_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+
+
 def _media_type_problem(req: Request) -> str | None:
+    if req.content_type in _JSON_MEDIA_TYPES:
+        return None
     if not req.content_type:
         return "the Content-Type header is missing; send application/json; charset=utf-8"
     if req.mimetype != "application/json":

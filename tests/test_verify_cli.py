@@ -40,7 +40,8 @@ def live(served: Any, *args: str) -> list[str]:
     return [*base, "--timeout", "5", *args]
 
 
-ENV = {"VERIFY_PW": PASSWORD}
+# A wide terminal, so table cells are not wrapped whatever the caller's COLUMNS.
+ENV = {"VERIFY_PW": PASSWORD, "COLUMNS": "200"}
 
 
 def test_exit_code_is_0_when_no_must_check_fails(provider, tmp_path):

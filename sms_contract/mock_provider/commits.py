@@ -6,8 +6,8 @@ wakes each thread whose work it stored and hands the lead to the first thread
 queued meanwhile. A thread whose work is stored returns at once, never waiting
 behind the next commit. Under
 load one commit stores many sends, and no answer leaves before the commit that
-stored it. Should one piece of work fail, the whole transaction is rolled back
-and every piece of it fails (nothing half-stored; the senders retry).
+stored it. Work that fails is rolled back alone (a savepoint each); should the
+commit itself fail, every piece of the batch fails (nothing half-stored).
 
 Across processes (gunicorn workers), writers queue on ``flock`` on a file next to
 the database: a blocking lock, where SQLite's busy handler would sleep 1 to
@@ -121,7 +121,7 @@ class GroupCommit:
                 try:
                     shared: dict[str, Any] = {}
                     for job in batch:
-                        job.result = job.work(db, shared)
+                        self._run_one(db, job, shared)
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:
@@ -135,6 +135,18 @@ class GroupCommit:
         finally:
             for job in batch:
                 job.done = True
+
+    @staticmethod
+    def _run_one(db: sqlite3.Connection, job: _Job[Any], shared: dict[str, Any]) -> None:
+        # A savepoint per job: work that fails is undone alone, and the rest of
+        # the batch is still committed.
+        db.execute("SAVEPOINT job")
+        try:
+            job.result = job.work(db, shared)
+        except Exception as error:
+            db.execute("ROLLBACK TO job")
+            job.error = error
+        db.execute("RELEASE job")
 
     def _connection(self) -> sqlite3.Connection:
         self._reopen_after_fork()

@@ -14,11 +14,11 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from sms_contract.mock_provider.commits import GroupCommit
 from sms_contract.mock_provider.faults import (
     FaultPlan,
     FaultRule,
@@ -54,6 +54,8 @@ CREATE INDEX IF NOT EXISTS fault_slots_rule_key ON fault_slots (rule_id, key, at
 INSERT OR IGNORE INTO fault_meta (key, value) VALUES ('version', 0);
 """
 
+T = TypeVar("T")
+
 #: Attempt counts older than this are dropped (a retry comes within minutes).
 _ATTEMPTS_KEPT_SECONDS = 24 * 3600
 
@@ -71,36 +73,37 @@ class FaultStore:
         self._local = threading.local()
         #: (version, rules) read last; replaced whole, so threads never see half.
         self._cache: tuple[int, tuple[FaultRule, ...]] = (-1, ())
+        # The inbox's lock file: rule and counter writes queue with its sends on
+        # one blocking lock rather than meeting them in SQLite's busy handler.
+        self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection().executescript(_SCHEMA)
 
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
-            self._local.db = db
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA journal_mode = WAL")
         return db
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, for reading (writes go through ``_write``)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in a write transaction, queued with the inbox's writers."""
+        return self._commits.run(lambda db, _shared: work(db))
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection and the writing one."""
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+        self._commits.close()
 
     # -- rules --------------------------------------------------------------------
 
@@ -120,31 +123,41 @@ class FaultStore:
 
     def add(self, rule: FaultRule, *, source: str = "api") -> FaultRule:
         """Store ``rule`` after the others; it gets an id when it has none."""
-        with self._transaction() as db:
-            rule = self._insert(db, rule, source)
+
+        def work(db: sqlite3.Connection) -> FaultRule:
+            stored = self._insert(db, rule, source)
             self._bump_version(db)
-        return rule
+            return stored
+
+        return self._write(work)
 
     def replace_all(self, rules: Sequence[FaultRule], *, source: str = "config") -> None:
         """Drop every rule and counter, then store ``rules`` (a server start)."""
-        with self._transaction() as db:
+
+        def work(db: sqlite3.Connection) -> None:
             for table in ("fault_rules", "fault_attempts", "fault_slots"):
                 db.execute(f"DELETE FROM {table}")
             for rule in rules:
                 self._insert(db, rule, source)
             self._bump_version(db)
 
+        self._write(work)
+
     def remove(self, rule_id: str) -> bool:
         """Delete one rule; whether it existed."""
-        with self._transaction() as db:
+
+        def work(db: sqlite3.Connection) -> int:
             deleted = db.execute("DELETE FROM fault_rules WHERE id = ?", (rule_id,)).rowcount
             db.execute("DELETE FROM fault_slots WHERE rule_id = ?", (rule_id,))
             self._bump_version(db)
-        return bool(deleted)
+            return int(deleted)
+
+        return bool(self._write(work))
 
     def clear(self, namespace: str | None = None) -> int:
         """Delete every rule (only those scoped to ``namespace`` when given)."""
-        with self._transaction() as db:
+
+        def work(db: sqlite3.Connection) -> int:
             ids = [
                 rule.id
                 for rule in self._all_rules(db)
@@ -154,15 +167,20 @@ class FaultStore:
                 db.execute("DELETE FROM fault_rules WHERE id = ?", (rule_id,))
                 db.execute("DELETE FROM fault_slots WHERE rule_id = ?", (rule_id,))
             self._bump_version(db)
-        return len(ids)
+            return len(ids)
+
+        return self._write(work)
 
     def forget_attempts(self, namespace: str | None = None) -> None:
         """Reset the per-retId attempt counts (of one namespace when given)."""
-        with self._transaction() as db:
+
+        def work(db: sqlite3.Connection) -> None:
             if namespace is None:
                 db.execute("DELETE FROM fault_attempts")
             else:
                 db.execute("DELETE FROM fault_attempts WHERE namespace = ?", (namespace,))
+
+        self._write(work)
 
     @staticmethod
     def _all_rules(db: sqlite3.Connection) -> list[FaultRule]:
@@ -206,7 +224,8 @@ class FaultStore:
         if not matching:
             return None
         now = time.time()
-        with self._transaction() as db:
+
+        def work(db: sqlite3.Connection) -> FaultPlan:
             plan = FaultPlan(attempt=self._next_attempt(db, send, now))
             for rule in matching:
                 if rule.times is not None and plan.attempt > rule.times:
@@ -215,6 +234,9 @@ class FaultStore:
                     continue
                 if self._apply(db, rule, send, plan, now):
                     break
+            return plan
+
+        plan = self._write(work)
         plan.delay = min(plan.delay, self.max_seconds)
         return plan
 

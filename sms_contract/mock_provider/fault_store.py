@@ -2,8 +2,8 @@
 
 Every gunicorn worker reads the same tables, so a rule added through one
 worker applies in all of them; a decision that counts (an attempt, a
-rate-limit slot) is taken in one ``BEGIN IMMEDIATE`` transaction, so counts
-are exact across workers.
+rate-limit slot) is taken in one write transaction, queued with the inbox's
+writers (``GroupCommit``), so counts are exact across workers.
 """
 
 from __future__ import annotations

@@ -172,3 +172,47 @@ class GroupCommit:
             yield
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+class SharedDatabase:
+    """One SQLite file (WAL) shared by threads and worker processes: a reading
+    connection per thread, and writes queued through one ``GroupCommit``.
+
+    ``sync`` sets ``PRAGMA synchronous`` (``NORMAL`` or ``FULL``); ``None``
+    keeps SQLite's default.
+    """
+
+    def __init__(self, path: Path, *, sync: str | None = None) -> None:
+        self.path = Path(path)
+        self._sync = sync
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA journal_mode = WAL")
+        if self._sync is not None:
+            db.execute(f"PRAGMA synchronous = {self._sync}")
+        return db
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection, for reading."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    def write(self, work: Work[T]) -> T:
+        """Run ``work`` in a write transaction; return once it is committed."""
+        return self._commits.run(work)
+
+    def close(self) -> None:
+        """Close this thread's connection and the writing connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+        self._commits.close()

@@ -12,13 +12,12 @@ import json
 import math
 import random
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sms_contract.mock_provider.commits import GroupCommit
+from sms_contract.mock_provider.commits import SharedDatabase
 from sms_contract.mock_provider.faults import (
     FaultPlan,
     FaultRule,
@@ -70,46 +69,26 @@ class FaultStore:
     def __init__(self, path: Path, *, max_seconds: float = 60.0) -> None:
         self.path = Path(path)
         self.max_seconds = max_seconds
-        self._local = threading.local()
         #: (version, rules) read last; replaced whole, so threads never see half.
         self._cache: tuple[int, tuple[FaultRule, ...]] = (-1, ())
-        # The inbox's lock file: rule and counter writes queue with its sends on
-        # one blocking lock rather than meeting them in SQLite's busy handler.
-        self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA journal_mode = WAL")
-        return db
-
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection, for reading (writes go through ``_write``)."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
+        # The inbox's file and lock: rule and counter writes queue with its sends
+        # on one blocking lock rather than meeting them in SQLite's busy handler.
+        self._db = SharedDatabase(self.path)
+        self._db.reader().executescript(_SCHEMA)
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in a write transaction, queued with the inbox's writers."""
-        return self._commits.run(lambda db, _shared: work(db))
+        return self._db.write(lambda db, _shared: work(db))
 
     def close(self) -> None:
         """Close this thread's connection and the writing one."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
-        self._commits.close()
+        self._db.close()
 
     # -- rules --------------------------------------------------------------------
 
     def rules(self) -> tuple[FaultRule, ...]:
         """The user rules in the order they are tried (oldest first)."""
-        db = self._connection()
+        db = self._db.reader()
         version = int(
             db.execute("SELECT value FROM fault_meta WHERE key = 'version'").fetchone()[0]
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sms_contract.mock_provider.commits import GroupCommit
+from sms_contract.mock_provider.commits import SharedDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -160,36 +159,12 @@ class Inbox:
     def __init__(self, path: Path, *, max_messages: int = 100_000, sync: str = "normal") -> None:
         self.path = Path(path)
         self.max_messages = max_messages
-        self._sync = "FULL" if sync == "full" else "NORMAL"
-        self._local = threading.local()
-        self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(_SCHEMA)
-
-    # -- connections ------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute(f"PRAGMA synchronous = {self._sync}")
-        return db
-
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection, for reading (writes go through ``GroupCommit``)."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
+        self._db = SharedDatabase(self.path, sync="FULL" if sync == "full" else "NORMAL")
+        self._db.reader().executescript(_SCHEMA)
 
     def close(self) -> None:
         """Close this thread's connection and the writing connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
-        self._commits.close()
+        self._db.close()
 
     # -- writing ----------------------------------------------------------------
 
@@ -202,7 +177,7 @@ class Inbox:
         is the same (one row, its attempt count raised) and a conflict when it
         differs (a rejected row with a ``ret_id_conflict`` violation).
         """
-        return self._commits.run(lambda db, batch: self._record(db, batch, item, respond))
+        return self._db.write(lambda db, batch: self._record(db, batch, item, respond))
 
     def _record(
         self,
@@ -249,7 +224,7 @@ class Inbox:
 
     def set_faults(self, message_id: int, faults: list[dict[str, Any]]) -> None:
         """Replace the faults recorded on a message (a fault's outcome, known later)."""
-        self._commits.run(
+        self._db.write(
             lambda db, _: db.execute(
                 "UPDATE messages SET faults = ? WHERE id = ?", (_dump(faults), message_id)
             )
@@ -258,8 +233,8 @@ class Inbox:
     def clear(self, namespace: str | None = None) -> int:
         """Delete every message (of ``namespace`` when given); return how many."""
         if namespace is None:
-            return self._commits.run(lambda db, _: db.execute("DELETE FROM messages").rowcount)
-        return self._commits.run(
+            return self._db.write(lambda db, _: db.execute("DELETE FROM messages").rowcount)
+        return self._db.write(
             lambda db, _: (
                 db.execute("DELETE FROM messages WHERE namespace = ?", (namespace,)).rowcount
             )
@@ -272,7 +247,7 @@ class Inbox:
         if not 0 < message_id <= _MAX_ID:
             return None
         row = (
-            self._connection()
+            self._db.reader()
             .execute("SELECT * FROM messages WHERE id = ?", (message_id,))
             .fetchone()
         )
@@ -282,7 +257,7 @@ class Inbox:
         """The messages matching ``where``, newest first, and how many match in all."""
         clauses, values = _where(where)
         sql_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        db = self._connection()
+        db = self._db.reader()
         total = db.execute(f"SELECT count(*) FROM messages{sql_where}", values).fetchone()[0]
         rows = db.execute(
             f"SELECT * FROM messages{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -304,13 +279,13 @@ class Inbox:
 
     def counters(self) -> list[dict[str, Any]]:
         """Monotonic counts per namespace (they survive pruning and clearing)."""
-        rows = self._connection().execute("SELECT * FROM counters ORDER BY namespace").fetchall()
+        rows = self._db.reader().execute("SELECT * FROM counters ORDER BY namespace").fetchall()
         return [dict(row) for row in rows]
 
     def namespaces(self) -> list[str]:
         """Every namespace that has messages."""
         rows = (
-            self._connection()
+            self._db.reader()
             .execute("SELECT DISTINCT namespace FROM messages ORDER BY namespace")
             .fetchall()
         )

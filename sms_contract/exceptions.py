@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sms_contract.validation import Violation
+    from sms_contract.core.validation import Violation
 
 
 class SmsContractError(Exception):

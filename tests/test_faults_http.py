@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 
 from sms_contract import build_payload
 from sms_contract.mock_provider.app import create_app
-from sms_contract.mock_provider.faults import MAGIC
+from sms_contract.mock_provider.faults.magic import MAGIC
 from sms_contract.mock_provider.testing import provider_config
 from sms_contract.sender.client import ProviderClient, RetryPolicy
 

@@ -7,19 +7,18 @@ from click.testing import CliRunner
 
 from sms_contract import build_payload
 from sms_contract.cli import cli
+from sms_contract.core.validation import check_document
 from sms_contract.mock_provider.config import ConfigError, ProviderConfig
-from sms_contract.mock_provider.faults import (
-    MAGIC,
+from sms_contract.mock_provider.faults.magic import MAGIC, magic_rules_for
+from sms_contract.mock_provider.faults.rules import (
     MAGIC_RANGE,
     FaultRule,
     RuleError,
     SendFacts,
     load_rules_file,
-    magic_rules_for,
     parse_rule,
     parse_rules,
 )
-from sms_contract.validation import check_document
 
 
 def pointers(data, **options):

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from sms_contract.mock_provider.commits import GroupCommit, _Job
-from sms_contract.mock_provider.inbox import Inbox, MessageFilter, Received, Stored
+from sms_contract.mock_provider.storage.database import GroupCommit, _Job
+from sms_contract.mock_provider.storage.inbox import Inbox, MessageFilter, Received, Stored
 
 
 def received(ret_id: str, text: str = "hello", namespace: str = "n") -> Received:

@@ -16,8 +16,8 @@ from sms_contract.cli._common import (
     fail,
     read_source,
 )
-from sms_contract.sender.encoding import GSM7_PART, UCS2_PART, Analysis, analyze
-from sms_contract.validation import BodyError, CheckResult, check_document, parse_object
+from sms_contract.core.encoding import GSM7_PART, UCS2_PART, Analysis, analyze
+from sms_contract.core.validation import BodyError, CheckResult, check_document, parse_object
 
 
 @click.command()

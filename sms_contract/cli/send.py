@@ -20,6 +20,9 @@ from sms_contract.cli._common import (
     read_password,
 )
 from sms_contract.cli.contract import describe_analysis
+from sms_contract.core.credentials import InvalidLogin, check_login
+from sms_contract.core.encoding import analyze
+from sms_contract.core.model import SmsType, build_payload
 from sms_contract.exceptions import (
     ConfigurationError,
     PayloadBuildError,
@@ -34,9 +37,6 @@ from sms_contract.sender.client import (
     check_provider_url,
     encode_body,
 )
-from sms_contract.sender.credentials import InvalidLogin, check_login
-from sms_contract.sender.encoding import analyze
-from sms_contract.sender.model import SmsType, build_payload
 
 _CONNECTION_EXIT = {
     ConnectionOutcome.OK: EXIT_OK,

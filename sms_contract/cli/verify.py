@@ -29,8 +29,8 @@ from sms_contract.contract_tests.report import (
     write_junit,
 )
 from sms_contract.contract_tests.runner import Options, Result, Runner
-from sms_contract.sender.credentials import InvalidLogin, check_login
-from sms_contract.sender.model import E164_PATTERN
+from sms_contract.core.credentials import InvalidLogin, check_login
+from sms_contract.core.model import E164_PATTERN
 
 #: The numbers used against the built-in fake provider (no URL given): nothing is sent.
 DEMO_TO, DEMO_LONG_TO = "+33612345678", "+882123456789012"

@@ -18,9 +18,9 @@ from typing import Any
 
 from sms_contract.contract_tests.evidence import Exchange, excerpt
 from sms_contract.contract_tests.probes import BudgetExhausted, Setup, Target
+from sms_contract.core.encoding import analyze
+from sms_contract.core.validation import check_body
 from sms_contract.exceptions import SmsContractError
-from sms_contract.sender.encoding import analyze
-from sms_contract.validation import check_body
 
 #: The answer checks of schemathesis run on every case (5xx are judged here).
 _SCHEMATHESIS_CHECKS = (

@@ -29,9 +29,9 @@ from sms_contract.contract_tests.evidence import (
     body_excerpt,
     excerpt,
 )
+from sms_contract.core.credentials import basic_authorization
+from sms_contract.core.model import build_payload
 from sms_contract.exceptions import SmsContractError
-from sms_contract.sender.credentials import basic_authorization
-from sms_contract.sender.model import build_payload
 
 #: The Content-Type of every send (reading 1).
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"

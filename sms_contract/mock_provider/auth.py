@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask import Request
 
+from sms_contract.core.credentials import parse_basic, same_secret
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.sender.credentials import parse_basic, same_secret
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sms_contract.sender.credentials import check_login
+from sms_contract.core.credentials import check_login
 
 AuthMode = Literal["none", "any", "strict"]
 SyncMode = Literal["normal", "full"]
@@ -24,7 +24,7 @@ class ConfigError(ValueError):
 def _check_faults(config: ProviderConfig) -> None:
     if not 0 < config.fault_max_seconds <= 3600:
         raise ConfigError("the fault time limit must be over 0 and at most 3600 seconds")
-    from sms_contract.mock_provider.faults import RuleError, start_rules
+    from sms_contract.mock_provider.faults.rules import RuleError, start_rules
 
     try:
         start_rules(config.faults_file, config.faults, max_seconds=config.fault_max_seconds)

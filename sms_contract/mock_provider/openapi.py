@@ -163,7 +163,7 @@ def _with_faults(operations: dict[str, Any]) -> dict[str, Any]:
 
 def _fault_schemas() -> dict[str, Any]:
     """The JSON Schemas of a fault rule, for the components."""
-    from sms_contract.mock_provider.faults import fault_rule_schemas
+    from sms_contract.mock_provider.faults.rules import fault_rule_schemas
 
     return fault_rule_schemas("#/components/schemas/{model}")
 

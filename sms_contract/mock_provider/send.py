@@ -19,14 +19,14 @@ from typing import Any
 from flask import Flask, Request, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
-from sms_contract.mock_provider import fault_http
+from sms_contract.core.validation import BodyError, check_document, parse_object
 from sms_contract.mock_provider.auth import authenticate, challenge, redacted_headers
 from sms_contract.mock_provider.config import (
     DEFAULT_NAMESPACE,
     NAMESPACE_PATTERN,
     ProviderConfig,
 )
-from sms_contract.mock_provider.inbox import Received, Stored
+from sms_contract.mock_provider.faults import apply as fault_http
 from sms_contract.mock_provider.problems import (
     PROBLEM_CONTENT_TYPE,
     PROBLEMS,
@@ -34,7 +34,7 @@ from sms_contract.mock_provider.problems import (
     problem_body,
 )
 from sms_contract.mock_provider.state import provider
-from sms_contract.validation import BodyError, check_document, parse_object
+from sms_contract.mock_provider.storage.inbox import Received, Stored
 
 #: How much of an over-long body is read (and dropped) so the client sees the
 #: 413 rather than a reset connection; past that the connection is closed.

@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from sms_contract.mock_provider import fault_http
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.inbox import Inbox
+from sms_contract.mock_provider.faults import apply as fault_http
+from sms_contract.mock_provider.storage.inbox import Inbox
 from sms_contract.mock_provider.tls import TlsFiles
 
 

@@ -1,4 +1,4 @@
-"""What one app instance holds: its configuration and its inbox."""
+"""What one app instance holds: its configuration, its inbox and its fault store."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from dataclasses import dataclass
 from flask import current_app
 
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.inbox import Inbox
+from sms_contract.mock_provider.storage.faults import FaultStore
+from sms_contract.mock_provider.storage.inbox import Inbox
 
 EXTENSION = "sms_contract"
 
 
 @dataclass(frozen=True)
 class ProviderState:
-    """The configuration and the inbox of the running app."""
+    """The configuration, the inbox and the fault store of the running app."""
 
     config: ProviderConfig
     inbox: Inbox
+    faults: FaultStore
 
 
 def provider() -> ProviderState:

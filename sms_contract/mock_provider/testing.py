@@ -21,7 +21,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.fault_http import install as install_faults
+from sms_contract.mock_provider.faults.apply import install as install_faults
 from sms_contract.mock_provider.state import EXTENSION
 from sms_contract.mock_provider.tls import ensure_local_tls
 

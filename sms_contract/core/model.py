@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from sms_contract.core.encoding import MAX_PARTS, analyze
 from sms_contract.exceptions import PayloadBuildError
 from sms_contract.schema import load_schema
-from sms_contract.sender.encoding import MAX_PARTS, analyze
 
 _PROPERTIES = load_schema()["properties"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sms_contract.sender.encoding import GSM_EXTENSION_SET, GSM_SET, analyze
+from sms_contract.core.encoding import GSM_EXTENSION_SET, GSM_SET, analyze
 
 #: How much of a message text the inbox list shows.
 EXCERPT_LENGTH = 90

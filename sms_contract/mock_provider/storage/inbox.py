@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sms_contract.mock_provider.commits import SharedDatabase
+from sms_contract.mock_provider.storage.database import SharedDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (

@@ -18,9 +18,9 @@ import phonenumbers
 from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
 
+from sms_contract.core.model import SmsPayload, consistency_mismatches
 from sms_contract.exceptions import InputError
 from sms_contract.schema import load_schema
-from sms_contract.sender.model import SmsPayload, consistency_mismatches
 
 #: Deepest nesting accepted in a body; a payload is one flat object.
 MAX_DEPTH = 32

@@ -17,13 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sms_contract.mock_provider.commits import SharedDatabase
-from sms_contract.mock_provider.faults import (
-    FaultPlan,
-    FaultRule,
-    SendFacts,
-    magic_rules_for,
-)
+from sms_contract.mock_provider.faults.magic import magic_rules_for
+from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule, SendFacts
+from sms_contract.mock_provider.storage.database import SharedDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS fault_rules (

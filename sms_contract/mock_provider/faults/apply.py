@@ -1,49 +1,26 @@
-"""Faults over HTTP: the ``/api/faults`` admin routes, and how a send is answered
-when a fault applies (see docs/faults.md for where that sits in the checks)."""
+"""Applying a fault plan to a send over HTTP: answer in the provider's place, or
+let the normal answer through late or cut short (docs/faults.md says where this
+sits among the checks)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, cast
 
-from flask import (
-    Blueprint,
-    Flask,
-    Response,
-    after_this_request,
-    current_app,
-    json,
-    jsonify,
-    request,
-)
+from flask import Response, after_this_request, json, request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from sms_contract.mock_provider import admin
 from sms_contract.mock_provider.auth import challenge
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.fault_store import DuplicateRuleId, FaultStore
-from sms_contract.mock_provider.faults import (
-    MAGIC,
-    FaultPlan,
-    FaultRule,
-    RuleError,
-    SendFacts,
-    parse_rules,
-    start_rules,
-)
-from sms_contract.mock_provider.inbox import Inbox, Received
-from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem, problem_body
+from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule, SendFacts, start_rules
+from sms_contract.mock_provider.faults.wire import ClientConnection
+from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem_body
 from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.wire import ClientConnection
-from sms_contract.validation import BodyError, parse_object
+from sms_contract.mock_provider.storage.faults import FaultStore
+from sms_contract.mock_provider.storage.inbox import Inbox, Received
 
-EXTENSION = "sms_contract.faults"
 #: The status logged for a request answered with no HTTP answer at all.
 NO_ANSWER = 444
-
-blueprint = Blueprint("faults", __name__)
-blueprint.before_request(admin._require_admin_token)
-blueprint.register_error_handler(admin.QueryError, admin._bad_query)
 
 
 def install(config: ProviderConfig) -> None:
@@ -55,26 +32,11 @@ def install(config: ProviderConfig) -> None:
     store.close()
 
 
-def register(app: Flask, config: ProviderConfig) -> None:
-    """Give ``app`` its fault store and the ``/api/faults`` routes."""
-    app.extensions[EXTENSION] = FaultStore(config.db_path, max_seconds=config.fault_max_seconds)
-    app.register_blueprint(blueprint)
-
-
-def store() -> FaultStore:
-    """The fault store of the app handling the current request."""
-    found: FaultStore = current_app.extensions[EXTENSION]
-    return found
-
-
-# -- sends ------------------------------------------------------------------------------
-
-
 def plan(item: Received) -> FaultPlan | None:
     """The faults for a send whose body is a JSON object; ``None`` when none apply."""
     if item.payload is None:
         return None
-    return store().decide(SendFacts.of(item.namespace, item.payload, item.login))
+    return provider().faults.decide(SendFacts.of(item.namespace, item.payload, item.login))
 
 
 def _pause(fault_plan: FaultPlan) -> None:
@@ -184,69 +146,3 @@ def _truncated(response: Response, fault_plan: FaultPlan) -> Response:
     connection.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body[:keep])
     connection.close()
     return Response(status=NO_ANSWER)
-
-
-# -- the admin API ------------------------------------------------------------------------
-
-
-@blueprint.get("/api/faults")
-def list_faults() -> Response:
-    """The fault rules in the order they are tried (``namespace`` filters)."""
-    namespace = admin._namespace()
-    rules = [r for r in store().rules() if namespace is None or r.namespace == namespace]
-    return jsonify(faults=[rule.to_json() for rule in rules])
-
-
-@blueprint.get("/api/faults/magic")
-def list_magic() -> Response:
-    """The built-in rules of the magic recipients."""
-    return jsonify(magic=[rule.to_json() for rule in MAGIC])
-
-
-@blueprint.post("/api/faults")
-def add_fault() -> Response:
-    """Add one rule after the others; 201 with the rule and its id."""
-    faults = store()
-    try:
-        data = parse_object(request.get_data())
-    except BodyError as error:
-        return problem(
-            "malformed-body", error.violation.message, violations=[error.violation.to_dict()]
-        )
-    try:
-        (rule,) = parse_rules([data], max_seconds=faults.max_seconds)
-        rule = faults.add(rule)
-    except RuleError as error:
-        violations = [{**v, "pointer": v["pointer"].removeprefix("/0")} for v in error.violations]
-        return problem("invalid-fault-rule", violations[0]["message"], violations=violations)
-    except DuplicateRuleId as error:
-        return problem("fault-rule-conflict", str(error))
-    response = jsonify(rule.to_json())
-    response.status_code = 201
-    response.headers["Location"] = f"/api/faults/{rule.id}"
-    return response
-
-
-@blueprint.get("/api/faults/<rule_id>")
-def get_fault(rule_id: str) -> Response:
-    """One rule, built-in ones included."""
-    for rule in (*store().rules(), *MAGIC):
-        if rule.id == rule_id:
-            return jsonify(rule.to_json())
-    return problem("not-found", f"no fault rule {rule_id!r}")
-
-
-@blueprint.delete("/api/faults/<rule_id>")
-def delete_fault(rule_id: str) -> Response:
-    """Delete one rule (204); the magic rules cannot be deleted."""
-    if any(rule.id == rule_id for rule in MAGIC):
-        return problem("forbidden", f"{rule_id!r} is a built-in magic rule; it cannot be deleted")
-    if not store().remove(rule_id):
-        return problem("not-found", f"no fault rule {rule_id!r}")
-    return Response(status=204)
-
-
-@blueprint.delete("/api/faults")
-def clear_faults() -> Response:
-    """Delete every rule, or those scoped to ``namespace``."""
-    return jsonify(deleted=store().clear(admin._namespace()))

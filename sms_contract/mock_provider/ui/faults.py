@@ -14,21 +14,14 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.ui_render import pretty
+from sms_contract.mock_provider.ui.blueprint import blueprint
+from sms_contract.mock_provider.ui.render import pretty
 
 FAULTS_API = "/api/faults"
-
-
-def register(blueprint: Blueprint) -> None:
-    """Add ``/faults`` (list and add) and ``/faults/<id>/delete`` to ``blueprint``."""
-    blueprint.add_url_rule("/faults", "faults", faults_page, methods=["GET", "POST"])
-    blueprint.add_url_rule(
-        "/faults/<fault_id>/delete", "delete_fault", delete_fault, methods=["POST"]
-    )
 
 
 def _call(method: str, path: str, rule: Any = None) -> tuple[int, Any]:
@@ -42,6 +35,7 @@ def _call(method: str, path: str, rule: Any = None) -> tuple[int, Any]:
     return answer.status_code, answer.get_json(silent=True)
 
 
+@blueprint.route("/faults", methods=["GET", "POST"], endpoint="faults")
 def faults_page() -> BaseResponse | str:
     """List the rules; a POST adds the rule pasted in the form."""
     error: str | None = None
@@ -76,6 +70,7 @@ def faults_page() -> BaseResponse | str:
     )
 
 
+@blueprint.post("/faults/<fault_id>/delete")
 def delete_fault(fault_id: str) -> BaseResponse:
     """Remove one rule, then show the list again (which tells what is left)."""
     _call("DELETE", f"{FAULTS_API}/{quote(fault_id, safe='')}")

@@ -20,7 +20,7 @@ from sms_contract.contract_tests.evidence import Exchange, excerpt
 from sms_contract.contract_tests.probes import BudgetExhausted, Setup, Target
 from sms_contract.core.encoding import analyze
 from sms_contract.core.validation import check_body
-from sms_contract.exceptions import SmsContractError
+from sms_contract.exceptions import OpenApiMissing
 
 #: The answer checks of schemathesis run on every case (5xx are judged here).
 _SCHEMATHESIS_CHECKS = (
@@ -29,10 +29,6 @@ _SCHEMATHESIS_CHECKS = (
     "response_headers_conformance",
     "response_schema_conformance",
 )
-
-
-class OpenApiMissing(SmsContractError):
-    """The provider OpenAPI is not part of this installation."""
 
 
 @dataclass

@@ -7,15 +7,11 @@ import binascii
 import hmac
 import re
 
-from sms_contract.exceptions import SmsContractError
+from sms_contract.exceptions import InvalidLogin
 
 #: The platform's login field accepts letters, digits and ``_ + . @ -`` only.
 LOGIN_PATTERN = re.compile(r"[A-Za-z0-9_+.@-]+")
 LOGIN_CHARACTERS = "letters, digits and _ + . @ -"
-
-
-class InvalidLogin(SmsContractError, ValueError):
-    """A login with a character the platform refuses."""
 
 
 def check_login(login: str) -> str:

@@ -8,16 +8,9 @@ from datetime import datetime
 
 from flask import Response, request
 
-from sms_contract.mock_provider.config import NAMESPACE_PATTERN
+from sms_contract.exceptions import QueryError
+from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
 from sms_contract.mock_provider.problems import problem
-
-
-class QueryError(ValueError):
-    """A query parameter that cannot be used; carries the violation."""
-
-    def __init__(self, name: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.violation = {"pointer": f"/query/{name}", "code": code, "message": message}
 
 
 def bad_query(error: QueryError) -> Response:
@@ -40,10 +33,8 @@ def text_arg(name: str, *, choices: tuple[str, ...] = (), max_length: int = 200)
 def namespace_arg() -> str | None:
     """The ``namespace`` parameter, when given."""
     value = text_arg("namespace")
-    if value is not None and not NAMESPACE_PATTERN.fullmatch(value):
-        raise QueryError(
-            "namespace", "pattern", "namespace is 1 to 64 letters, digits, '_', '.' or '-'"
-        )
+    if value is not None and not is_namespace(value):
+        raise QueryError("namespace", "pattern", NAMESPACE_RULE)
     return value
 
 

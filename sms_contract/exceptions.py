@@ -27,8 +27,10 @@ Errors that carry findings hold them as ``Violation`` objects.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from sms_contract.core.findings import Violation
+if TYPE_CHECKING:  # findings are built by the code that raises, never here
+    from sms_contract.core.findings import Violation
 
 
 class SmsContractError(Exception):
@@ -152,11 +154,12 @@ class MagicRuleProtected(SmsContractError):
 
 
 class QueryError(SmsContractError, ValueError):
-    """An admin API query parameter that cannot be used; carries the violation."""
+    """An admin API query parameter that cannot be used; carries the violation
+    (its pointer is ``/query/<name>``)."""
 
-    def __init__(self, name: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.violation = Violation(f"/query/{name}", code, message)
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(violation.message)
+        self.violation = violation
 
 
 # -- verify -----------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import EXIT_USAGE, fail
+from sms_contract.cli._common import fail
 from sms_contract.exceptions import ConfigError, RuleError
+from sms_contract.exit_codes import EXIT_USAGE
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run

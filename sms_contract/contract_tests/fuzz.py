@@ -18,7 +18,7 @@ from typing import Any
 
 from sms_contract.contract_tests.evidence import Exchange, excerpt
 from sms_contract.contract_tests.probes import BudgetExhausted, Setup, Target
-from sms_contract.core.encoding import analyze
+from sms_contract.core.encoding import analyze, lone_surrogate_at
 from sms_contract.core.validation import check_body
 from sms_contract.exceptions import OpenApiMissing
 
@@ -78,7 +78,7 @@ def _prepare(case: Any, setup: Setup, number: int, positive: bool) -> None:
         return
     body["retId"] = setup.ret_id(f"fuzz-{number}")
     text = body.get("text")
-    if isinstance(text, str) and text and not any("\ud800" <= c <= "\udfff" for c in text):
+    if isinstance(text, str) and text and lone_surrogate_at(text) is None:
         analysis = analyze(text)
         body["isUnicode"], body["credits"] = analysis.is_unicode, analysis.credits
 

@@ -17,6 +17,7 @@ import phonenumbers
 from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
 
+from sms_contract.core.encoding import lone_surrogate_at
 from sms_contract.core.findings import CheckResult, Violation, pointer
 from sms_contract.core.model import SmsPayload, consistency_mismatches
 from sms_contract.exceptions import BodyError
@@ -27,8 +28,6 @@ MAX_DEPTH = 32
 #: Operators truncate or refuse longer sender names (alphanumeric / numeric).
 SENDER_ALPHANUMERIC_MAX = 11
 SENDER_NUMERIC_MAX = 15
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # -- bytes -> JSON ----------------------------------------------------------------
@@ -97,7 +96,7 @@ def parse_body(raw: bytes | str) -> Any:
 
 def _check_tree(document: Any) -> None:
     """Depth and lone surrogates everywhere; a pointer is built only for the culprit."""
-    if isinstance(document, str) and _LONE_SURROGATE.search(document):
+    if isinstance(document, str) and lone_surrogate_at(document) is not None:
         raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate")
     stack: list[tuple[Any, int, Any]] = [(document, 1, None)]
     while stack:
@@ -113,11 +112,11 @@ def _check_tree(document: Any) -> None:
             if depth >= MAX_DEPTH:
                 message = f"the JSON is nested deeper than {MAX_DEPTH} levels"
                 raise _refuse("too_deep", message, _path_pointer(here))
-            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+            if isinstance(key, str) and lone_surrogate_at(key) is not None:
                 message = "a key holds a lone UTF-16 surrogate"
                 raise _refuse("lone_surrogate", message, _path_pointer(path))
             if isinstance(value, str):
-                if _LONE_SURROGATE.search(value):
+                if lone_surrogate_at(value) is not None:
                     message = "a string holds a lone UTF-16 surrogate"
                     raise _refuse("lone_surrogate", message, _path_pointer(here))
             elif isinstance(value, dict | list):

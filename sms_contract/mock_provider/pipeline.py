@@ -40,6 +40,7 @@ from sms_contract.mock_provider.auth import AuthResult, authenticate, challenge,
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults import apply as faults
 from sms_contract.mock_provider.faults.rules import FaultPlan, SendFacts
+from sms_contract.mock_provider.faults.wire import client_socket
 from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
 from sms_contract.mock_provider.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -109,7 +110,7 @@ def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
     item = received(namespace, req, auth, body, verdict)
     plan = plan_faults(state, item)
     if plan is not None and plan.answers:
-        return faults.answer(state, item, plan, started)
+        return faults.answer(state, item, plan, started, challenge(state.config))
     if plan is not None:
         item = faults.let_through(item, plan)
     item = replace(item, duration_ms=(time.perf_counter() - started) * 1000)
@@ -156,8 +157,8 @@ def _too_large(limit: int) -> Refusal:
 
 def _bound_pauses(req: Request, seconds: float) -> None:
     """Set a read timeout on the client socket (gunicorn and werkzeug expose it)."""
-    sock = req.environ.get("gunicorn.socket") or req.environ.get("werkzeug.socket")
-    if sock is not None and hasattr(sock, "settimeout"):
+    sock = client_socket(req.environ)
+    if sock is not None:
         sock.settimeout(seconds)
 
 

@@ -11,6 +11,7 @@ from sms_contract.mock_provider.api.query import (
     integer_arg,
     namespace_arg,
     number_arg,
+    query_error,
     since_arg,
     text_arg,
 )
@@ -59,7 +60,7 @@ def wait_for_message() -> Response:
     """Answer as soon as a message with ``retId`` arrives (any worker), or 404."""
     ret_id = text_arg("retId")
     if not ret_id:
-        raise QueryError("retId", "required", "retId is required (a non-empty string)")
+        raise query_error("retId", "required", "retId is required (a non-empty string)")
     state = provider()
     timeout = number_arg("timeout", default_wait(state.config), 0.0, state.config.max_wait)
     message = state.wait(ret_id, namespace_arg(), timeout)

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Response, after_this_request, json, request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from sms_contract.mock_provider.auth import challenge
 from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule
 from sms_contract.mock_provider.faults.wire import ClientConnection
 from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem_body
-from sms_contract.mock_provider.service import ProviderState
-from sms_contract.mock_provider.storage.inbox import Received
+
+if TYPE_CHECKING:  # the service stores what a fault decides; faults never call back into it
+    from sms_contract.mock_provider.service import ProviderState
+    from sms_contract.mock_provider.storage.inbox import Received
 
 #: The status logged for a request answered with no HTTP answer at all.
 NO_ANSWER = 444
@@ -37,8 +38,15 @@ def let_through(item: Received, fault_plan: FaultPlan) -> Received:
     return replace(item, faults=tuple(fault_plan.entries))
 
 
-def answer(state: ProviderState, item: Received, fault_plan: FaultPlan, started: float) -> Response:
-    """Answer a send in the provider's place; the send is recorded as not accepted."""
+def answer(
+    state: ProviderState,
+    item: Received,
+    fault_plan: FaultPlan,
+    started: float,
+    challenge: dict[str, str],
+) -> Response:
+    """Answer a send in the provider's place; the send is recorded as not accepted.
+    ``challenge`` is the ``WWW-Authenticate`` header a 401 carries."""
     rule = fault_plan.rule
     assert rule is not None
     _pause(fault_plan)
@@ -58,7 +66,7 @@ def answer(state: ProviderState, item: Received, fault_plan: FaultPlan, started:
     if fault_plan.retry_after is not None:
         headers["Retry-After"] = str(fault_plan.retry_after)
     if item.http_status == 401:
-        headers.update(challenge(state.config))
+        headers.update(challenge)
     if item.http_status == 0:
         assert connection is not None
         # No answer goes out, so the recorded response is null.

@@ -41,7 +41,6 @@ def test_a_rule_names_exactly_one_action():
         ({"status": "503"}, "/status"),
         ({"status": True}, "/status"),
         ({"delay": -1}, "/delay"),
-        ({"delay": [3, 1]}, "/delay"),
         ({"delay": [1, 2, 3]}, "/delay"),
         ({"delay": "slow"}, "/delay"),
         ({"rateLimit": {"limit": 0, "window": 1}}, "/rateLimit/limit"),
@@ -67,6 +66,14 @@ def test_an_invalid_rule_names_the_field_at_fault(rule, field):
 
 def test_retry_after_and_detail_go_with_the_status_action_only():
     assert "status action" in pointers({"delay": 1, "retryAfter": 5})[""]
+
+
+def test_a_delay_range_reads_the_same_in_either_order():
+    assert parse_rule({"delay": [3, 1]}).delay == (1.0, 3.0)
+
+
+def test_a_null_field_is_refused_with_its_name_rather_than_read_as_absent():
+    assert "null" in pointers({"status": 503, "detail": None})["/detail"]
 
 
 def test_a_delay_or_hang_over_the_server_limit_is_refused():

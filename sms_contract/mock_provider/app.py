@@ -8,7 +8,9 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from sms_contract.mock_provider import api, send, ui
+from sms_contract.mock_provider.api import meta
 from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.openapi import mock_openapi
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.state import attach
@@ -37,6 +39,7 @@ def create_app(config: ProviderConfig | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     attach(app, ProviderState(config))
+    app.extensions[meta.OPENAPI_EXTENSION] = mock_openapi(config)
     send.register(app, config.send_path)
     api.register(app)
     app.register_blueprint(ui.blueprint)

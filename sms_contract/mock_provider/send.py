@@ -6,9 +6,20 @@ and the status each one can answer with.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Request, Response, request
 
-from sms_contract.mock_provider.namespaces import DEFAULT_NAMESPACE
+from sms_contract.mock_provider.api.spec import (
+    JSON,
+    NAMESPACE_SCHEMA,
+    UNAUTHORIZED,
+    component,
+    json_answer,
+    problem_answer,
+)
+from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.namespaces import DEFAULT_NAMESPACE, NAMESPACE_RULE
 from sms_contract.mock_provider.pipeline import handle_send
 from sms_contract.mock_provider.state import provider
 
@@ -25,3 +36,63 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
     # The request itself, not its context-local proxy: the pipeline reads it often.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     return handle_send(provider(), req, namespace)
+
+
+# -- OpenAPI --------------------------------------------------------------------------
+
+
+def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
+    """The send URL, plain and per namespace, with every answer the pipeline gives."""
+    namespace = {
+        "name": "namespace",
+        "in": "path",
+        "required": True,
+        "schema": NAMESPACE_SCHEMA,
+        "description": "Keeps the messages of one test run apart from the others",
+    }
+    return {
+        config.send_path: _send_operations([]),
+        f"/ns/{{namespace}}{config.send_path}": _send_operations([namespace]),
+    }
+
+
+def _send_operations(parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    retry_after = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+    injected = problem_answer("An injected fault (a fault rule or a magic recipient)", retry_after)
+    post_answers: dict[str, Any] = {
+        "200": json_answer(component("Accepted"), "Accepted, or a retry of an accepted retId"),
+        "400": problem_answer("The body is not a readable JSON object"),
+        "401": UNAUTHORIZED,
+        "408": problem_answer("The body stalled for longer than the read timeout"),
+        "409": problem_answer("The retId was already accepted with a different body"),
+        "413": problem_answer("The body is over the size limit"),
+        "415": problem_answer("The Content-Type is not application/json"),
+        "422": problem_answer(
+            "The payload breaks the contract; every violation is listed. Beyond the "
+            "schema, isUnicode and credits must match the text (SPEC.md)."
+        ),
+        "4XX": injected,
+        "5XX": injected,
+    }
+    get_answers: dict[str, Any] = {
+        "200": json_answer({"type": "object"}, "Test connection: the credentials are good"),
+        "401": UNAUTHORIZED,
+    }
+    if parameters:
+        bad_namespace = problem_answer(f"The namespace breaks the rule: {NAMESPACE_RULE}")
+        post_answers["404"] = get_answers["404"] = bad_namespace
+    body = {"required": True, "content": {JSON: {"schema": component("SmsSend")}}}
+    return {
+        "parameters": parameters,
+        "post": {
+            "tags": ["send"],
+            "summary": "Send one SMS",
+            "requestBody": body,
+            "responses": post_answers,
+        },
+        "get": {
+            "tags": ["send"],
+            "summary": "Test connection (an authenticated request without an SMS)",
+            "responses": get_answers,
+        },
+    }

@@ -9,5 +9,6 @@ from sms_contract.mock_provider.api import faults, messages, meta
 
 def register(app: Flask) -> None:
     """Add every API blueprint to ``app``."""
+    app.url_map.converters["rule_id"] = faults.RuleIdConverter
     for module in (messages, faults, meta):
         app.register_blueprint(module.blueprint)

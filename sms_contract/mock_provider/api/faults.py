@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from sms_contract.core.validation import parse_object
 from sms_contract.exceptions import (
@@ -14,7 +17,18 @@ from sms_contract.exceptions import (
 )
 from sms_contract.mock_provider.api.guard import require_admin_token
 from sms_contract.mock_provider.api.query import bad_query, namespace_arg
+from sms_contract.mock_provider.api.spec import (
+    BAD_QUERY,
+    JSON,
+    NAMESPACE_QUERY,
+    admin_operation,
+    component,
+    json_answer,
+    problem_answer,
+)
+from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults.magic import MAGIC
+from sms_contract.mock_provider.faults.rules import fault_rule_schemas
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
 
@@ -58,7 +72,7 @@ def refused_rule(error: RuleError) -> Response:
     return problem("invalid-fault-rule", error.violations[0].message, violations=error.violations)
 
 
-@blueprint.get("/api/faults/<rule_id>")
+@blueprint.get("/api/faults/<rule_id:rule_id>")
 def get_fault(rule_id: str) -> Response:
     """One rule, built-in ones included."""
     rule = provider().fault_rule(rule_id)
@@ -67,7 +81,7 @@ def get_fault(rule_id: str) -> Response:
     return jsonify(rule.to_json())
 
 
-@blueprint.delete("/api/faults/<rule_id>")
+@blueprint.delete("/api/faults/<rule_id:rule_id>")
 def delete_fault(rule_id: str) -> Response:
     """Delete one rule (204); the magic rules cannot be deleted."""
     try:
@@ -83,3 +97,97 @@ def delete_fault(rule_id: str) -> Response:
 def clear_faults() -> Response:
     """Delete every rule, or those scoped to ``namespace``."""
     return jsonify(deleted=provider().clear_faults(namespace_arg()))
+
+
+# -- OpenAPI --------------------------------------------------------------------------
+
+
+def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
+    """The OpenAPI paths of this module's routes."""
+    rule, stored = component("FaultRule"), component("StoredFaultRule")
+    rules = {
+        "type": "object",
+        "required": ["faults"],
+        "properties": {"faults": {"type": "array", "items": stored}},
+    }
+    magic = {
+        "type": "object",
+        "required": ["magic"],
+        "properties": {"magic": {"type": "array", "items": stored}},
+    }
+    deleted = {
+        "type": "object",
+        "required": ["deleted"],
+        "properties": {"deleted": {"type": "integer"}},
+    }
+    rule_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    body = {"required": True, "content": {JSON: {"schema": rule}}}
+    return {
+        "/api/faults": {
+            "get": admin_operation(
+                config,
+                "faults",
+                "The fault rules, in the order they are tried",
+                {"200": json_answer(rules, "The rules"), "400": BAD_QUERY},
+                parameters=[NAMESPACE_QUERY],
+            ),
+            "post": admin_operation(
+                config,
+                "faults",
+                "Add a fault rule after the others",
+                {
+                    "201": json_answer(stored, "The rule with its id"),
+                    "400": problem_answer("The body is not a JSON object"),
+                    "409": problem_answer("A rule with this id exists"),
+                    "422": problem_answer("The rule is invalid; each field at fault is named"),
+                },
+                requestBody=body,
+            ),
+            "delete": admin_operation(
+                config,
+                "faults",
+                "Delete every rule, or those scoped to a namespace",
+                {"200": json_answer(deleted, "How many"), "400": BAD_QUERY},
+                parameters=[NAMESPACE_QUERY],
+            ),
+        },
+        "/api/faults/magic": {
+            "get": admin_operation(
+                config,
+                "faults",
+                "The built-in rules of the magic recipients",
+                {"200": json_answer(magic, "The rules")},
+            )
+        },
+        "/api/faults/{id}": {
+            "parameters": [rule_id],
+            "get": admin_operation(
+                config,
+                "faults",
+                "One rule (magic ones included)",
+                {"200": json_answer(stored, "The rule"), "404": problem_answer("No such rule")},
+            ),
+            "delete": admin_operation(
+                config,
+                "faults",
+                "Delete one rule",
+                {
+                    "204": {"description": "Deleted"},
+                    "403": problem_answer("A magic rule cannot be deleted"),
+                    "404": problem_answer("No such rule"),
+                },
+            ),
+        },
+    }
+
+
+def openapi_schemas(config: ProviderConfig) -> dict[str, Any]:
+    """The component schemas of a fault rule on this server (its time limit)."""
+    return fault_rule_schemas("#/components/schemas/{model}", config.fault_max_seconds)
+
+
+class RuleIdConverter(BaseConverter):
+    """A rule id in a path, never ``magic`` alone (``/api/faults/magic`` lists the
+    built-in rules), so each path has exactly the methods the document gives it."""
+
+    regex = r"(?!magic(?![^/]))[^/]+"

@@ -4,6 +4,7 @@ the parameter and the rule."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 
 from flask import Response, request
@@ -12,6 +13,12 @@ from sms_contract.core.findings import Violation
 from sms_contract.exceptions import QueryError
 from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
 from sms_contract.mock_provider.problems import problem
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+#: Unix seconds, as ``since`` takes them.
+UNIX_SECONDS_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
+#: Longest value of a text filter.
+MAX_TEXT = 200
 
 
 def query_error(name: str, code: str, message: str) -> QueryError:
@@ -24,7 +31,7 @@ def bad_query(error: QueryError) -> Response:
     return problem("bad-request", str(error), violations=[error.violation])
 
 
-def text_arg(name: str, *, choices: tuple[str, ...] = (), max_length: int = 200) -> str | None:
+def text_arg(name: str, *, choices: tuple[str, ...] = (), max_length: int = MAX_TEXT) -> str | None:
     """A string parameter, when given; ``choices`` limits its values."""
     value = request.args.get(name)
     if value is None:
@@ -59,11 +66,16 @@ def number_arg(name: str, default: float, low: float, high: float) -> float:
 
 
 def integer_arg(name: str, default: int, low: int, high: int) -> int:
-    """An integer between ``low`` and ``high``, or ``default`` when absent."""
-    value = float(number_arg(name, default, low, high))
-    if not value.is_integer():
-        raise query_error(name, "type", f"{name} must be an integer")
-    return int(value)
+    """An integer (decimal digits) between ``low`` and ``high``, or ``default`` when absent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not _INTEGER.fullmatch(raw):
+        raise query_error(name, "type", f"{name} must be an integer, got {raw[:40]!r}")
+    value = int(raw)  # at most 19 digits: never past int()'s length limit
+    if not low <= value <= high:
+        raise query_error(name, "range", f"{name} must be between {low} and {high}")
+    return value
 
 
 def since_arg() -> float | None:
@@ -72,7 +84,7 @@ def since_arg() -> float | None:
     if raw is None:
         return None
     try:
-        return float(raw) if raw.replace(".", "", 1).isdigit() else _iso_seconds(raw)
+        return float(raw) if re.fullmatch(UNIX_SECONDS_PATTERN, raw) else _iso_seconds(raw)
     except ValueError:
         raise query_error(
             "since", "format", "since must be an ISO 8601 date-time or Unix seconds"
@@ -80,7 +92,8 @@ def since_arg() -> float | None:
 
 
 def _iso_seconds(raw: str) -> float:
-    moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    # RFC 3339 allows a lower-case "t" and "z"; Python reads upper-case ones.
+    moment = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError("no time zone")
     return moment.timestamp()

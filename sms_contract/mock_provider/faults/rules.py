@@ -9,6 +9,7 @@ condition optional, all AND-ed) and names exactly one action: ``status``,
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -47,13 +48,31 @@ _MODEL_CONFIG = ConfigDict(
 )
 
 
+def _integral_floats(data: Any, names: tuple[str, ...]) -> Any:
+    """``data`` with ``2.0`` read as ``2`` in the integer fields ``names``: JSON Schema
+    counts it an integer (never a bool or a string, which stay refused)."""
+    if not isinstance(data, Mapping):
+        return data
+    return {
+        key: int(value)
+        if key in names and isinstance(value, float) and value.is_integer()
+        else value
+        for key, value in data.items()
+    }
+
+
 class RateLimit(BaseModel):
     """At most ``limit`` sends per sliding ``window`` seconds, per namespace or login."""
 
     model_config = _MODEL_CONFIG
 
+    @model_validator(mode="before")
+    @classmethod
+    def _integers(cls, data: Any) -> Any:
+        return _integral_floats(data, ("limit",))
+
     limit: int = Field(ge=1, le=1_000_000, strict=True)
-    window: float = Field(gt=0, le=86_400, allow_inf_nan=False)
+    window: float = Field(gt=0, le=86_400, allow_inf_nan=False, strict=True)
     per: Literal["namespace", "login"] = "namespace"
 
 
@@ -84,8 +103,13 @@ class FaultRule(BaseModel):
     retry_after: int | None = Field(default=None, ge=0, le=86_400, strict=True)
     detail: str | None = Field(default=None, max_length=500)
     # -- when it applies
-    probability: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)
+    probability: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False, strict=True)
     times: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers(cls, data: Any) -> Any:
+        return _integral_floats(data, ("status", "retryAfter", "retry_after", "times"))
 
     @field_validator("id")
     @classmethod
@@ -103,9 +127,8 @@ class FaultRule(BaseModel):
         if isinstance(value, list | tuple):
             if len(value) != 2 or not all(_is_seconds(v) for v in value):
                 raise ValueError("a delay range is [min, max], two numbers of seconds >= 0")
-            low, high = float(value[0]), float(value[1])
-            if low > high:
-                raise ValueError(f"the delay range [{low:g}, {high:g}] has min > max")
+            # Either order names the same range.
+            low, high = sorted((float(value[0]), float(value[1])))
             return (low, high)
         if not _is_seconds(value):
             raise ValueError("delay is a number of seconds >= 0, or a [min, max] range")
@@ -188,10 +211,52 @@ class FaultRule(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def fault_rule_schemas(ref_template: str) -> dict[str, Any]:
-    """JSON Schemas of ``FaultRule`` and the models it uses, by name (for OpenAPI)."""
+def fault_rule_schemas(ref_template: str, max_seconds: float) -> dict[str, Any]:
+    """JSON Schemas for OpenAPI, by name: ``FaultRule``, exactly what ``parse_rule``
+    accepts on a server whose fault limit is ``max_seconds`` (no nulls, exactly one
+    action, ``retryAfter`` and ``detail`` with ``status`` only, no ``magic`` ids),
+    and ``StoredFaultRule``, a rule as the API shows it (always with its id, the
+    magic ones included). The schemathesis test of the served document holds
+    ``FaultRule`` and the model together (positive and negative data)."""
     schema = FaultRule.model_json_schema(by_alias=True, ref_template=ref_template)
-    return {**schema.pop("$defs", {}), "FaultRule": schema}
+    definitions = schema.pop("$defs", {})
+    for name, prop in schema["properties"].items():
+        variants = [v for v in prop.pop("anyOf", [prop.copy()]) if v.get("type") != "null"]
+        prop.clear()
+        prop.update(variants[0] if len(variants) == 1 else {"anyOf": variants})
+        prop["title"] = name
+    schema["properties"]["textRegex"] |= {"format": "regex"}
+    schema["oneOf"] = [{"required": [action]} for action in ACTIONS]
+    schema["dependentRequired"] = {"retryAfter": ["status"], "detail": ["status"]}
+    stored = copy.deepcopy(schema)
+    _timed_actions(schema["properties"], max_seconds)
+    _timed_actions(stored["properties"], 86_400)
+    schema["properties"]["id"] |= {
+        "not": {"pattern": "^[Mm][Aa][Gg][Ii][Cc]"},
+        "description": "ids starting with 'magic' are reserved for the built-in rules",
+    }
+    schema["description"] = "A fault rule: conditions (all optional) and exactly one action."
+    stored["required"] = ["id"]
+    stored["description"] = "A stored fault rule, with its id (magic ones included)."
+    return {**definitions, "FaultRule": schema, "StoredFaultRule": stored}
+
+
+def _timed_actions(properties: dict[str, Any], max_seconds: float) -> None:
+    """The schemas of ``delay``, ``hang`` and ``truncate``, bounded by ``max_seconds``."""
+    seconds = {"type": "number", "minimum": 0, "maximum": max_seconds}
+    pair = {"type": "array", "prefixItems": [seconds, seconds], "items": False, "minItems": 2}
+    properties["delay"] = {
+        "anyOf": [seconds, pair],
+        "description": "seconds, or a [min, max] range (either order) drawn uniformly",
+    }
+    properties["hang"] = {
+        "anyOf": [{"const": True}, {**seconds, "exclusiveMinimum": 0}],
+        "description": "true (the server's limit) or seconds",
+    }
+    properties["truncate"] = {
+        "anyOf": [{"const": True}, {"type": "integer", "minimum": 0}],
+        "description": "true (half the body) or how many body bytes to send",
+    }
 
 
 def _snake(name: str) -> str:
@@ -239,6 +304,13 @@ def parse_rule(data: Any, *, max_seconds: float | None = None) -> FaultRule:
         data = data.model_dump(by_alias=True, exclude_none=True)
     if not isinstance(data, Mapping):
         raise RuleError([Violation("", "type", "a fault rule is a JSON object")])
+    nulls = [
+        Violation(f"/{name}", "null", f"{name} is null; leave the field out instead")
+        for name, value in data.items()
+        if value is None
+    ]
+    if nulls:
+        raise RuleError(nulls)
     try:
         return FaultRule.model_validate(dict(data), context={"max_seconds": max_seconds})
     except ValidationError as error:

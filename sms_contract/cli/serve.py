@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from sms_contract.cli._common import EXIT_USAGE, fail
+from sms_contract.cli._state import local_tls, require_state_dirs
 from sms_contract.mock_provider.config import ConfigError, ProviderConfig
 from sms_contract.mock_provider.server import ServeOptions, run
-from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
+from sms_contract.mock_provider.tls import TlsFiles
 
 _ENV = "SMS_CONTRACT_"
 _EXAMPLE = {
@@ -72,6 +73,15 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
 )
 @_option("--cert", env="CERT", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @_option("--key", env="KEY", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@_option(
+    "--tls-name",
+    "tls_names",
+    env="TLS_NAMES",
+    multiple=True,
+    metavar="NAME",
+    help="Another host name or IP the local certificate is valid for, besides localhost, "
+    "127.0.0.1 and ::1 (a CI service's name; repeat; the env var takes them space-separated).",
+)
 @_option("--http", "plain_http", env="HTTP", is_flag=True, help="Serve plain HTTP (no TLS).")
 @_option(
     "--auth",
@@ -144,6 +154,7 @@ def serve(
     send_path: str,
     cert: Path | None,
     key: Path | None,
+    tls_names: tuple[str, ...],
     plain_http: bool,
     auth: str,
     credentials: tuple[str, ...],
@@ -184,9 +195,11 @@ def serve(
         )
     except ConfigError as error:
         fail(str(error), EXIT_USAGE)
+    own_ca = not plain_http and cert is None
+    require_state_dirs(config.db_path, state_dir if own_ca else None)
     tls = None
     if not plain_http:
-        tls = TlsFiles(cert, cert, key) if cert and key else ensure_local_tls(state_dir / "tls")
+        tls = TlsFiles(cert, cert, key) if cert and key else local_tls(state_dir / "tls", tls_names)
     options = ServeOptions(host, port, workers, threads, tls, access_log=access_log)
     click.echo(_banner(config, options, custom_cert=cert is not None))
     run(config, options)

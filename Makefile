@@ -7,10 +7,14 @@ PYTEST_ARGS ?=
 # bench/ may not exist yet; ruff refuses a missing path.
 LINTED := $(wildcard sms_contract tests bench)
 
-.PHONY: run test bench lint fmt browser clean help
+# The image's org.opencontainers.image.source label: this clone's origin, else the project's site.
+IMAGE_SOURCE ?= $(or $(shell git remote get-url origin 2>/dev/null),https://sms-contract.inocx.dev)
+export IMAGE_SOURCE
+
+.PHONY: run test bench lint fmt browser image image-test clean help
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +36,12 @@ test: $(STAMP) browser ## install what the tests need and run them all
 bench: $(STAMP) ## run the benchmarks and write bench/README.md
 	@bash scripts/install-debian.sh wrk
 	$(BIN)/python -m bench
+
+image: $(BIN)/python ## build the container image sms-contract:VERSION and :latest (docker or podman)
+	@bash scripts/image.sh
+
+image-test: $(BIN)/python ## build the image and test it in a real container (installs podman if needed)
+	@bash scripts/image-test.sh
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check $(LINTED)

@@ -7,10 +7,6 @@ PYTEST_ARGS ?=
 # bench/ may not exist yet; ruff refuses a missing path.
 LINTED := $(wildcard sms_contract tests bench)
 
-# The image's org.opencontainers.image.source label: this clone's origin, else the project's site.
-IMAGE_SOURCE ?= $(or $(shell git remote get-url origin 2>/dev/null),https://sms-contract.inocx.dev)
-export IMAGE_SOURCE
-
 .PHONY: run test bench lint fmt browser image image-test clean help
 
 help: ## list the targets

@@ -9,9 +9,16 @@
 PYTHON=${PYTHON:-.venv/bin/python}
 CONTEXT=build/image
 DEFAULT_BASE=python:3.11-slim-bookworm
+STEP="getting ready"
+# The image's org.opencontainers.image.source label: this clone's origin, else the project's site.
+IMAGE_SOURCE=${IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null || echo https://sms-contract.inocx.dev)}
 
-say() { printf '\n==> %s\n' "$*"; }
+say() {
+    STEP=$*
+    printf '\n==> %s\n' "$*"
+}
 die() {
+    DIED=1
     printf '\n%s: FAILED: %s\n' "${PROGRAM:-image}" "$*" >&2
     exit 1
 }
@@ -108,10 +115,18 @@ build_local_base() {
         --dpkgopt='path-exclude=/usr/share/doc/*' \
         --dpkgopt='path-include=/usr/share/doc/*/copyright' \
         --customize-hook="chroot \"\$1\" dpkg --purge ${setup_only[*]}" \
-        "$codename" "$tarball" "${sources[@]}" || die "mmdebstrap could not build the base"
+        "$codename" "$tarball" ${sources[@]+"${sources[@]}"} || die "mmdebstrap could not build the base"
     engine import --change 'CMD ["python3"]' "$tarball" "$name" >/dev/null ||
         die "could not import the base image"
     rm -f "$tarball"
+}
+
+# A pull that gives up after 2 minutes where coreutils' timeout exists.
+pull_quietly() {
+    local limit=()
+    command -v timeout >/dev/null 2>&1 && limit=(timeout 120)
+    # ${a[@]+...}: bash 3 (macOS) calls an empty array unbound under set -u.
+    ${limit[@]+"${limit[@]}"} "${ENGINE[@]}" pull "$1" >/dev/null 2>&1
 }
 
 # Sets BASE: BASE_IMAGE when given; else the official image when present or
@@ -130,7 +145,7 @@ find_base() {
     elif image_exists "$LOCAL_BASE"; then
         BASE=$LOCAL_BASE
         echo "using the local base built earlier: $LOCAL_BASE"
-    elif timeout 120 "${ENGINE[@]}" pull "$DEFAULT_BASE" >/dev/null 2>&1; then
+    elif pull_quietly "$DEFAULT_BASE"; then
         BASE=$DEFAULT_BASE
     else
         echo "cannot pull $DEFAULT_BASE (no registry reachable?)"
@@ -183,9 +198,9 @@ build_image() {
     # it keeps the install stage as an image (240 MB) on every build.
     [ "$ENGINE_KIND" = podman ] && options=(--format docker --layers=false)
     previous=$(engine image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
-    quiet_engine build --quiet "${options[@]}" --network none --file Containerfile \
+    quiet_engine build --quiet ${options[@]+"${options[@]}"} --network none --file Containerfile \
         --build-arg "BASE_IMAGE=$BASE" --build-arg "VERSION=$version" \
-        --build-arg "SOURCE=${IMAGE_SOURCE:-}" \
+        --build-arg "SOURCE=$IMAGE_SOURCE" \
         --tag "$IMAGE" --tag sms-contract:latest "$CONTEXT" || die "the image build failed"
     # The image this build replaced, now without a tag (kept if a container uses it).
     if [ -n "$previous" ] && [ "$previous" != "$(engine image inspect --format '{{.Id}}' "$IMAGE")" ]; then

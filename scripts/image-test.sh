@@ -28,17 +28,26 @@ VOLUMES=("$VOLUME" "$VOLUME-read-only")
 cleanup() {
     local status=$?
     if [ "$status" -ne 0 ]; then
-        for container in "${CONTAINERS[@]}"; do
-            if engine container exists "$container" >/dev/null 2>&1 ||
-                engine inspect "$container" >/dev/null 2>&1; then
+        for container in "$NAME" "$NAME-again"; do
+            if engine inspect "$container" >/dev/null 2>&1; then
                 echo "--- logs of $container" >&2
                 engine logs --tail 30 "$container" >&2 2>&1 || true
             fi
         done
     fi
-    quiet_engine rm --force "${CONTAINERS[@]}" >/dev/null 2>&1 || true
-    quiet_engine volume rm --force "${VOLUMES[@]}" >/dev/null 2>&1 || true
+    # --volumes: also the anonymous /data volumes of the containers run without one.
+    # One by one: a name that never started must not keep the others.
+    for container in "${CONTAINERS[@]}"; do
+        quiet_engine rm --force --volumes "$container" >/dev/null 2>&1 || true
+    done
+    for volume in "${VOLUMES[@]}"; do
+        quiet_engine volume rm --force "$volume" >/dev/null 2>&1 || true
+    done
     rm -rf "$WORK"
+    # A documented step has no check of its own: name the step it failed in.
+    if [ "$status" -ne 0 ] && [ -z "${DIED:-}" ]; then
+        printf '\n%s: FAILED (exit %d) during: %s\n' "$PROGRAM" "$status" "$STEP" >&2
+    fi
     exit "$status"
 }
 trap cleanup EXIT
@@ -176,9 +185,10 @@ wait_healthy "$NAME"
 echo "both messages are still there"
 
 say "SIGTERM stops it gracefully within 10 s"
-started_ns=$(date +%s%N)
+now_ms() { "$PYTHON" -c 'import time; print(int(time.time() * 1000))'; }
+started_ms=$(now_ms)
 quiet_engine stop --time 10 "$NAME" >/dev/null
-elapsed_ms=$((($(date +%s%N) - started_ns) / 1000000))
+elapsed_ms=$(($(now_ms) - started_ms))
 code=$(engine inspect --format '{{.State.ExitCode}}' "$NAME")
 [ "$code" = 0 ] || die "exit code $code after SIGTERM (137 means it was killed after 10 s)"
 [ "$elapsed_ms" -lt 10000 ] || die "stopping took $elapsed_ms ms"

@@ -114,10 +114,11 @@ build_local_base() {
         --dpkgopt='path-include=/usr/share/locale/locale.alias' \
         --dpkgopt='path-exclude=/usr/share/doc/*' \
         --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-        --customize-hook="chroot \"\$1\" dpkg --purge ${setup_only[*]}" \
+        --customize-hook="chroot \"\$1\" dpkg --purge ${setup_only[*]} >/dev/null" \
         "$codename" "$tarball" ${sources[@]+"${sources[@]}"} || die "mmdebstrap could not build the base"
-    engine import --change 'CMD ["python3"]' "$tarball" "$name" >/dev/null ||
-        die "could not import the base image"
+    local output
+    output=$(engine import --change 'CMD ["python3"]' "$tarball" "$name" 2>&1) ||
+        die "could not import the base image: $output"
     rm -f "$tarball"
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # STEP, DIED, NETWORK_MODE are read by the sourcing script
 # Shared by image.sh (make image) and image-test.sh (make image-test); sourced, not run.
 #
 # Picks a container engine (docker when its engine answers, else podman,
@@ -161,6 +162,7 @@ find_base() {
 # The wheels of the project and of every runtime dependency, for the base's
 # Python: built by the host's pip when it is the same Python on the same
 # platform, else downloaded as binary wheels for the base's.
+# (IMAGE_WHEELS=download takes the second way anyway, to try it.)
 build_wheels() {
     local wheels=$CONTEXT/wheels base_python host_python arch
     base_python=$(quiet_engine run --rm --network none "$BASE" \

@@ -9,7 +9,7 @@ from importlib.metadata import version
 import smsutil
 
 from bench import Section, markdown_table, measure
-from sms_contract.sender.encoding import (
+from sms_contract.core.encoding import (
     GSM_DEFAULT_ALPHABET,
     GSM_EXTENSION_TABLE,
     analyze,

@@ -5,9 +5,9 @@ The small public API::
     from sms_contract import analyze, build_payload, check_document
 """
 
+from sms_contract.core.validation import CheckResult, Violation, check_document, parse_body
 from sms_contract.exceptions import InputError, PayloadBuildError, SmsContractError
 from sms_contract.sender import Analysis, SmsPayload, SmsType, analyze, build_payload
-from sms_contract.validation import CheckResult, Violation, check_document, parse_body
 
 __version__ = "0.1.0"
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from helpers.scripted_server import Reply
 
 from sms_contract.cli import cli
-from sms_contract.sender.credentials import parse_basic
+from sms_contract.core.credentials import parse_basic
 
 PASSWORD = "pw-Ünïcode"
 NUMBER = ["--to", "+33612345678"]

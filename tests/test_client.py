@@ -13,6 +13,8 @@ from email.utils import formatdate
 import pytest
 from helpers.scripted_server import Reply
 
+from sms_contract.core.credentials import basic_authorization, parse_basic
+from sms_contract.core.model import build_payload
 from sms_contract.exceptions import ConfigurationError, ProviderRejected, ProviderUnavailable
 from sms_contract.sender.client import (
     ConnectionOutcome,
@@ -21,8 +23,6 @@ from sms_contract.sender.client import (
     check_provider_url,
     encode_body,
 )
-from sms_contract.sender.credentials import basic_authorization, parse_basic
-from sms_contract.sender.model import build_payload
 
 PASSWORD = "s3cr3t-pässword:with colon"
 FAST = RetryPolicy(max_attempts=5, backoff_base=0.02, backoff_max=0.05, total_timeout=10.0)

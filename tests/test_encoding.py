@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sms_contract.sender.encoding import (
+from sms_contract.core.encoding import (
     GSM_DEFAULT_ALPHABET,
     GSM_EXTENSION_TABLE,
     GSM_SET,

@@ -4,7 +4,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from sms_contract import schema as documents
-from sms_contract.validation import check_document, parse_body
+from sms_contract.core.validation import check_document, parse_body
 
 #: Every invalid example, by file stem: the one violation it must raise.
 #: A new invalid example without an entry here fails ``test_every_invalid_example_...``.

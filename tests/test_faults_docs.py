@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from sms_contract.mock_provider.faults import MAGIC, load_rules_file
+from sms_contract.mock_provider.faults.magic import MAGIC
+from sms_contract.mock_provider.faults.rules import load_rules_file
 
 DOC = (Path(__file__).parent.parent / "docs" / "faults.md").read_text(encoding="utf-8")
 

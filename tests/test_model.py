@@ -5,13 +5,13 @@ from helpers.payloads import VALID_PAYLOAD as VALID
 from pydantic import ValidationError
 
 from sms_contract import PayloadBuildError, SmsPayload, build_payload
-from sms_contract.sender.model import (
+from sms_contract.core.model import (
     Mismatch,
     normalize_number,
     required_type,
     sender_is_set,
 )
-from sms_contract.validation import check_document
+from sms_contract.core.validation import check_document
 
 
 def payload(**change):

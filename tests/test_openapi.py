@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from sms_contract import schema as documents
-from sms_contract.validation import check_document
+from sms_contract.core.validation import check_document
 
 PROBLEM_STATUSES = ["400", "409", "413", "415", "422"]
 RETRYABLE_STATUSES = ["408", "429", "5XX"]

@@ -5,9 +5,9 @@ from email.utils import formatdate
 
 import pytest
 
+from sms_contract.core.outcome import Outcome, classify, retry_after_seconds
 from sms_contract.exceptions import ConfigurationError
 from sms_contract.sender.client import RetryPolicy
-from sms_contract.sender.outcome import Outcome, classify, retry_after_seconds
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204, 299])

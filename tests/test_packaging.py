@@ -35,7 +35,7 @@ def test_wheel_ships_the_schema_openapi_spec_and_examples(wheel):
     for document in ("sms-send.schema.json", "provider.openapi.yaml", "SPEC.md"):
         assert f"sms_contract/schema/{document}" in names
     assert any(name.startswith("sms_contract/schema/examples/invalid/") for name in names)
-    assert any(name.startswith("sms_contract/mock_provider/templates/") for name in names)
+    assert any(name.startswith("sms_contract/mock_provider/ui/templates/") for name in names)
 
 
 def test_wheel_finds_its_schema_when_run_outside_the_repo(wheel, tmp_path):

@@ -3,9 +3,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sms_contract.core.model import build_payload
+from sms_contract.core.validation import check_body, check_document
 from sms_contract.sender.client import encode_body
-from sms_contract.sender.model import build_payload
-from sms_contract.validation import check_body, check_document
 
 any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1)
 

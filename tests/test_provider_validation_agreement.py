@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from sms_contract import build_payload
+from sms_contract.core.validation import _model_accepts, check_document, schema_validator
 from sms_contract.schema import load_schema
-from sms_contract.validation import _model_accepts, check_document, schema_validator
 
 SCHEMA = load_schema()
 FIELDS = SCHEMA["properties"]

@@ -11,9 +11,9 @@ from hypothesis_jsonschema import _from_schema, from_schema
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
+from sms_contract.core.model import SmsPayload
+from sms_contract.core.validation import ecma_regex, schema_validator
 from sms_contract.schema import load_schema
-from sms_contract.sender.model import SmsPayload
-from sms_contract.validation import ecma_regex, schema_validator
 
 
 class _LegacyMany:

@@ -11,7 +11,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sms_contract.cli import cli
-from sms_contract.cli._state import local_tls
+from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
+from sms_contract.mock_provider.tls_names import check_tls_names, local_tls_for_names
+
+
+def local_tls(directory: Path, names: tuple[str, ...]) -> TlsFiles:
+    """The files for the local names and ``names``."""
+    return local_tls_for_names(directory, check_tls_names(names))[0]
 
 
 def serve(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -115,16 +121,20 @@ def test_the_same_names_keep_the_same_ca_across_restarts(tmp_path):
     assert first == again == plain
 
 
-def test_new_names_replace_the_ca_and_say_so(tmp_path, capsys):
+def test_new_names_replace_the_ca_and_say_so(tmp_path):
     before = local_tls(tmp_path / "tls", ()).ca_cert.read_bytes()
-    files = local_tls(tmp_path / "tls", ("sms-provider",))
+    files, replaced = local_tls_for_names(tmp_path / "tls", check_tls_names(("sms-provider",)))
+    assert replaced
     assert files.ca_cert.read_bytes() != before
-    assert "a new local CA" in capsys.readouterr().err
     assert _handshake(files, "sms-provider").startswith("TLS")
 
 
-def test_an_existing_state_dir_from_before_tls_names_is_kept(tmp_path):
-    from sms_contract.mock_provider.tls import ensure_local_tls
+def test_the_same_names_are_not_a_replacement(tmp_path):
+    names = check_tls_names(("sms-provider", "10.1.2.3"))
+    local_tls_for_names(tmp_path / "tls", names)
+    assert local_tls_for_names(tmp_path / "tls", names)[1] is False
 
+
+def test_an_existing_state_dir_from_before_tls_names_is_kept(tmp_path):
     before = ensure_local_tls(tmp_path / "tls").ca_cert.read_bytes()
     assert local_tls(Path(tmp_path / "tls"), ()).ca_cert.read_bytes() == before

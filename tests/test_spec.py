@@ -9,8 +9,8 @@ from jsonschema import Draft202012Validator
 
 from sms_contract import schema as documents
 from sms_contract.cli import cli
-from sms_contract.sender.credentials import LOGIN_PATTERN
-from sms_contract.sender.encoding import GSM_EXTENSION_SET
+from sms_contract.core.credentials import LOGIN_PATTERN
+from sms_contract.core.encoding import GSM_EXTENSION_SET
 
 SPEC = documents.read_text(documents.SPEC_FILE)
 SCHEMA = documents.load_schema()

@@ -11,10 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from sms_contract import build_payload
-from sms_contract.mock_provider import ui
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.testing import provider_config
-from sms_contract.mock_provider.ui_render import annotate, findings, safe_headers, text_view
+from sms_contract.mock_provider.ui import check as ui_check
+from sms_contract.mock_provider.ui import inbox as ui_inbox
+from sms_contract.mock_provider.ui.render import annotate, findings, safe_headers, text_view
 
 XSS = "<img src=x onerror=alert(1)>"
 PAGES = ["/", "/messages", "/check", "/faults", "/spec", "/messages/1"]
@@ -169,7 +170,7 @@ def test_the_checker_strict_box_turns_unknown_fields_into_violations(
 def test_the_spec_page_says_so_when_the_spec_is_missing(
     client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ui.documents, "path", lambda name: tmp_path / "absent" / name)
+    monkeypatch.setattr(ui_check.documents, "path", lambda name: tmp_path / "absent" / name)
     html = client.get("/spec").get_data(as_text=True)
     assert "is not in this version of the package" in html
 
@@ -179,7 +180,7 @@ def test_the_spec_page_renders_markdown_and_escapes_raw_html(
 ) -> None:
     spec = tmp_path / "SPEC.md"
     spec.write_text(f"# Partner spec\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n{XSS}\n", "utf-8")
-    monkeypatch.setattr(ui.documents, "path", lambda name: spec)
+    monkeypatch.setattr(ui_check.documents, "path", lambda name: spec)
     html = client.get("/spec").get_data(as_text=True)
     assert '<h1 id="partner-spec">Partner spec</h1>' in html and "<table>" in html
     assert XSS not in html and "&lt;img" in html
@@ -231,7 +232,7 @@ def _events(raw: str) -> list[dict[str, str]]:
 def test_the_event_stream_sends_the_page_then_ends_by_itself(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ui, "STREAM_SECONDS", 0.3)
+    monkeypatch.setattr(ui_inbox, "STREAM_SECONDS", 0.3)
     send(client, "first", namespace="ev")
     response = client.get("/api/events?namespace=ev")
     assert response.mimetype == "text/event-stream"
@@ -246,7 +247,7 @@ def test_the_event_stream_sends_the_page_then_ends_by_itself(
 def test_the_event_stream_is_silent_when_the_browser_is_up_to_date(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ui, "STREAM_SECONDS", 0.3)
+    monkeypatch.setattr(ui_inbox, "STREAM_SECONDS", 0.3)
     send(client, namespace="ev")
     first = _events(client.get("/api/events?namespace=ev").get_data(as_text=True))[0]
     again = client.get("/api/events?namespace=ev", headers={"Last-Event-ID": first["id"]})
@@ -292,8 +293,8 @@ def test_every_ui_template_and_static_file_is_shipped_as_package_data() -> None:
 
     root = Path(__file__).resolve().parent.parent
     config = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
-    globs = config["tool"]["setuptools"]["package-data"]["sms_contract.mock_provider"]
-    folder = root / "sms_contract" / "mock_provider"
+    globs = config["tool"]["setuptools"]["package-data"]["sms_contract.mock_provider.ui"]
+    folder = root / "sms_contract" / "mock_provider" / "ui"
     assets = [
         path.relative_to(folder).as_posix()
         for sub in ("templates", "static")

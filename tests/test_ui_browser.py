@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ui_screenshots import chromium_path, launch, take
 
 from sms_contract import analyze, build_payload
 from sms_contract.mock_provider.testing import LiveProvider, SmsProvider, provider_config
-from sms_contract.mock_provider.ui_screenshots import chromium_path, launch, take
 
 pytestmark = [
     pytest.mark.browser,

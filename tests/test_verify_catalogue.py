@@ -19,9 +19,9 @@ from sms_contract.contract_tests.catalogue import (
 from sms_contract.contract_tests.checks import IMPLEMENTATIONS
 from sms_contract.contract_tests.evidence import Redactor
 from sms_contract.contract_tests.probes import Setup, invalid_bodies, plan
-from sms_contract.sender.encoding import analyze
-from sms_contract.sender.outcome import classify
-from sms_contract.validation import check_body, check_document
+from sms_contract.core.encoding import analyze
+from sms_contract.core.outcome import classify
+from sms_contract.core.validation import check_body, check_document
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "verify.md"
 SETUP = Setup("+33612345678", "+882123456789012", "partner", "run1")

@@ -23,9 +23,9 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, generate_adhoc_ssl_context, make_server
 
+from sms_contract.core.credentials import parse_basic
+from sms_contract.core.validation import check_body
 from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
-from sms_contract.sender.credentials import parse_basic
-from sms_contract.validation import check_body
 
 LOGIN, PASSWORD = "partner", "s3cret-Pa55word"
 

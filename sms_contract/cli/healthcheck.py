@@ -21,7 +21,8 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE, fail
+from sms_contract.cli._common import fail
+from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 
 #: The prefix of the variables ``serve`` reads its options from.
 _ENV = "SMS_CONTRACT_"

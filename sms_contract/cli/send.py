@@ -11,21 +11,18 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_UNREACHABLE,
-    check_unicode,
-    fail,
-    read_password,
-)
+from sms_contract.cli._common import check_unicode, fail, read_password
 from sms_contract.cli.contract import describe_analysis
+from sms_contract.core.credentials import InvalidLogin, check_login
+from sms_contract.core.encoding import analyze
+from sms_contract.core.model import SmsType, build_payload
 from sms_contract.exceptions import (
     ConfigurationError,
     PayloadBuildError,
     ProviderRejected,
     ProviderUnavailable,
 )
+from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 from sms_contract.sender.client import (
     DEFAULT_RETRY,
     ConnectionOutcome,
@@ -34,9 +31,6 @@ from sms_contract.sender.client import (
     check_provider_url,
     encode_body,
 )
-from sms_contract.sender.credentials import InvalidLogin, check_login
-from sms_contract.sender.encoding import analyze
-from sms_contract.sender.model import SmsType, build_payload
 
 _CONNECTION_EXIT = {
     ConnectionOutcome.OK: EXIT_OK,

@@ -9,11 +9,15 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import EXIT_USAGE, fail
-from sms_contract.cli._state import local_tls, require_state_dirs
-from sms_contract.mock_provider.config import ConfigError, ProviderConfig
+from sms_contract.cli._common import fail
+from sms_contract.cli._state import require_state_dirs
+from sms_contract.exceptions import ConfigError, RuleError
+from sms_contract.exit_codes import EXIT_USAGE
+from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run
 from sms_contract.mock_provider.tls import TlsFiles
+from sms_contract.mock_provider.tls_names import check_tls_names, local_tls_for_names
 
 _ENV = "SMS_CONTRACT_"
 _EXAMPLE = {
@@ -195,11 +199,28 @@ def serve(
         )
     except ConfigError as error:
         fail(str(error), EXIT_USAGE)
+    if faults_file is not None:
+        try:  # read again at start; checked here so that nothing starts with a bad file
+            load_rules_file(faults_file, max_seconds=fault_max_seconds)
+        except RuleError as error:
+            fail(f"bad fault rule in {faults_file}: {error}", EXIT_USAGE)
+    try:
+        names = check_tls_names(tls_names)
+    except ConfigError as error:
+        fail(str(error), EXIT_USAGE)
     own_ca = not plain_http and cert is None
     require_state_dirs(config.db_path, state_dir if own_ca else None)
     tls = None
-    if not plain_http:
-        tls = TlsFiles(cert, cert, key) if cert and key else local_tls(state_dir / "tls", tls_names)
+    if own_ca:
+        tls, replaced = local_tls_for_names(state_dir / "tls", names)
+        if replaced:
+            click.echo(
+                f"note: a new local CA for {', '.join(names)} (the names changed): "
+                f"give clients the new {tls.ca_cert}",
+                err=True,
+            )
+    elif not plain_http and cert and key:
+        tls = TlsFiles(cert, cert, key)
     options = ServeOptions(host, port, workers, threads, tls, access_log=access_log)
     click.echo(_banner(config, options, custom_cert=cert is not None))
     run(config, options)

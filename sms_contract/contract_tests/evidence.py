@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sms_contract.sender.outcome import classify
+from sms_contract.core.outcome import classify
 
 #: Longest excerpt of a request or answer body kept as evidence.
 EXCERPT_CHARS = 300

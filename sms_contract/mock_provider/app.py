@@ -7,11 +7,11 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from sms_contract.mock_provider import admin, fault_http, send, ui
+from sms_contract.mock_provider import api, send, ui
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.inbox import Inbox
 from sms_contract.mock_provider.problems import problem
-from sms_contract.mock_provider.state import EXTENSION, ProviderState
+from sms_contract.mock_provider.service import ProviderState
+from sms_contract.mock_provider.state import attach
 
 _log = logging.getLogger(__name__)
 
@@ -27,17 +27,19 @@ _HTTP_SLUGS = {
 
 
 def create_app(config: ProviderConfig | None = None) -> Flask:
-    """Build the fake provider for ``config`` (defaults when ``None``)."""
+    """Build the fake provider for ``config`` (defaults when ``None``).
+
+    The app applies the fault rules already in its database; a server start
+    replaces them with the configuration's (``ProviderState.install_start_rules``).
+    """
     config = config or ProviderConfig()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder="ui/static")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    inbox = Inbox(config.db_path, max_messages=config.max_messages, sync=config.sync)
-    app.extensions[EXTENSION] = ProviderState(config, inbox)
+    attach(app, ProviderState(config))
     send.register(app, config.send_path)
-    app.register_blueprint(admin.blueprint)
+    api.register(app)
     app.register_blueprint(ui.blueprint)
-    fault_http.register(app, config)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

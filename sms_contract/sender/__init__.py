@@ -1,7 +1,7 @@
 """The platform side of the contract: encoding analysis, payload model and builder."""
 
-from sms_contract.sender.encoding import Analysis, analyze, is_gsm
-from sms_contract.sender.model import (
+from sms_contract.core.encoding import Analysis, analyze, is_gsm
+from sms_contract.core.model import (
     SmsPayload,
     SmsType,
     build_payload,

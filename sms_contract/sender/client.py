@@ -3,7 +3,7 @@
 ``ProviderClient`` does what the platform does: it refuses a URL that is not
 ``https://``, checks the login's character set, sends HTTP Basic and the JSON
 body through one ``requests.Session``, and reads the answer as CONTRACT
-reading 9 says (see :mod:`sms_contract.sender.outcome`).
+reading 9 says (see :mod:`sms_contract.core.outcome`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from sms_contract import __version__
+from sms_contract.core.credentials import InvalidLogin, basic_authorization, check_login
+from sms_contract.core.model import SmsPayload
+from sms_contract.core.outcome import Outcome, classify, retry_after_seconds
+from sms_contract.core.validation import Violation
 from sms_contract.exceptions import ConfigurationError, ProviderRejected, ProviderUnavailable
-from sms_contract.sender.credentials import InvalidLogin, basic_authorization, check_login
-from sms_contract.sender.model import SmsPayload
-from sms_contract.sender.outcome import Outcome, classify, retry_after_seconds
-from sms_contract.validation import Violation
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Screenshots of the web UI for the docs, taken in headless Chromium.
 
-    python -m sms_contract.mock_provider.ui_screenshots [FOLDER]
+    python scripts/ui_screenshots.py [FOLDER]
 
 Serves the fake provider on a throw-away inbox, sends a few example SMS and
 saves ``inbox.png``, ``detail.png``, ``checker.png`` and ``faults.png`` in

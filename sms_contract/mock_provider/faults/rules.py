@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
@@ -29,8 +28,12 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from sms_contract.core.findings import Violation
+from sms_contract.exceptions import RuleError
+from sms_contract.mock_provider.namespaces import NAMESPACE_SCHEMA_PATTERN
+
 #: Rule ids: the same characters as namespaces.
-RULE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+RULE_ID_PATTERN = NAMESPACE_SCHEMA_PATTERN
 #: Ids of the built-in rules start with this; a user rule cannot take one.
 MAGIC_PREFIX = "magic-"
 #: The UK Ofcom range reserved for drama: no real phone answers these numbers.
@@ -42,14 +45,6 @@ ANSWERING = ("status", "rateLimit", "reset", "empty", "hang")
 _MODEL_CONFIG = ConfigDict(
     extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
 )
-
-
-class RuleError(ValueError):
-    """Rule input that cannot be used; ``violations`` name each field at fault."""
-
-    def __init__(self, violations: list[dict[str, str]]) -> None:
-        self.violations = violations
-        super().__init__("; ".join(f"{v['pointer'] or '/'}: {v['message']}" for v in violations))
 
 
 class RateLimit(BaseModel):
@@ -70,7 +65,7 @@ class FaultRule(BaseModel):
     id: str | None = Field(default=None, pattern=RULE_ID_PATTERN)
     description: str | None = Field(default=None, max_length=500)
     # -- what it matches (each optional, all AND-ed)
-    namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    namespace: str | None = Field(default=None, pattern=NAMESPACE_SCHEMA_PATTERN)
     to: str | None = Field(default=None, min_length=1, max_length=64)
     to_prefix: str | None = Field(default=None, min_length=1, max_length=64)
     text: str | None = Field(default=None, min_length=1, max_length=2000)
@@ -243,17 +238,15 @@ def parse_rule(data: Any, *, max_seconds: float | None = None) -> FaultRule:
     if isinstance(data, FaultRule):
         data = data.model_dump(by_alias=True, exclude_none=True)
     if not isinstance(data, Mapping):
-        raise RuleError(
-            [{"pointer": "", "code": "type", "message": "a fault rule is a JSON object"}]
-        )
+        raise RuleError([Violation("", "type", "a fault rule is a JSON object")])
     try:
         return FaultRule.model_validate(dict(data), context={"max_seconds": max_seconds})
     except ValidationError as error:
         raise RuleError(_violations(error)) from None
 
 
-def _violations(error: ValidationError) -> list[dict[str, str]]:
-    found: dict[str, dict[str, str]] = {}
+def _violations(error: ValidationError) -> list[Violation]:
+    found: dict[str, Violation] = {}
     for item in error.errors(include_url=False):
         loc = [str(part) for part in item["loc"]]
         # Past a field's name, pydantic names a union branch; only rateLimit nests fields.
@@ -263,7 +256,7 @@ def _violations(error: ValidationError) -> list[dict[str, str]]:
             message = f"unknown field {loc[-1]!r}"
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
-        found.setdefault(pointer, {"pointer": pointer, "code": item["type"], "message": message})
+        found.setdefault(pointer, Violation(pointer, item["type"], message))
     return list(found.values())
 
 
@@ -272,22 +265,20 @@ def load_rules_file(path: Path, *, max_seconds: float | None = None) -> list[Fau
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise RuleError(
-            [{"pointer": "", "code": "file", "message": f"cannot read {path}: {error.strerror}"}]
-        ) from None
+        raise RuleError([Violation("", "file", f"cannot read {path}: {error.strerror}")]) from None
     is_json = path.suffix.lower() == ".json"
     try:
         data = json.loads(text) if is_json else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
         message = f"{path} is not valid {'JSON' if is_json else 'YAML'}: {error}"
-        raise RuleError([{"pointer": "", "code": "syntax", "message": message}]) from None
+        raise RuleError([Violation("", "syntax", message)]) from None
     if isinstance(data, dict) and set(data) == {"faults"}:
         data = data["faults"]
     if data is None:
         return []
     if not isinstance(data, list):
         message = "a faults file holds a list of rules (or {faults: [...]})"
-        raise RuleError([{"pointer": "", "code": "type", "message": message}])
+        raise RuleError([Violation("", "type", message)])
     return parse_rules(data, max_seconds=max_seconds)
 
 
@@ -302,104 +293,18 @@ def start_rules(
 def parse_rules(items: Iterable[Any], *, max_seconds: float | None = None) -> list[FaultRule]:
     """Validate several rules; errors point into the list (``/2/status``)."""
     rules: list[FaultRule] = []
-    violations: list[dict[str, str]] = []
+    violations: list[Violation] = []
     for index, item in enumerate(items):
         try:
             rules.append(parse_rule(item, max_seconds=max_seconds))
         except RuleError as error:
-            violations += [{**v, "pointer": f"/{index}{v['pointer']}"} for v in error.violations]
+            violations += [replace(v, pointer=f"/{index}{v.pointer}") for v in error.violations]
     ids = [rule.id for rule in rules if rule.id is not None]
     for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
-        violations.append(
-            {"pointer": "", "code": "id", "message": f"rule id {rule_id!r} is used twice"}
-        )
+        violations.append(Violation("", "id", f"rule id {rule_id!r} is used twice"))
     if violations:
         raise RuleError(violations)
     return rules
-
-
-# -- the magic recipients ----------------------------------------------------------
-
-
-def _magic(suffix: str, description: str, **action: Any) -> FaultRule:
-    fields = {"id": MAGIC_PREFIX + suffix, "to": MAGIC_RANGE + suffix, "description": description}
-    return FaultRule.model_validate({**fields, **action}, context={"builtin": True})
-
-
-def _first(attempts: int) -> str:
-    return "the first attempt" if attempts == 1 else f"the first {attempts} attempts"
-
-
-_STATUSES = (400, 401, 403, 404, 408, 409, 410, 413, 415, 422, 429, 500, 501, 502, 503, 504)
-
-#: The built-in rules: one recipient each, in the fiction range, in every namespace.
-MAGIC: tuple[FaultRule, ...] = (
-    _magic("001", "connection reset (RST), no answer", reset=True),
-    _magic("002", "connection closed without any answer", empty=True),
-    _magic("003", "the normal answer, cut half-way through its body", truncate=True),
-    _magic("004", "no answer until the client gives up (bounded by the server cap)", hang=True),
-    _magic("101", "the normal answer after 1 s", delay=1.0),
-    _magic("102", "the normal answer after 2 s", delay=2.0),
-    _magic("105", "the normal answer after 5 s", delay=5.0),
-    _magic("110", "the normal answer after 10 s", delay=10.0),
-    _magic("130", "the normal answer after 30 s", delay=30.0),
-    _magic("199", "the normal answer after 0.5 to 3 s", delay=(0.5, 3.0)),
-    *(
-        _magic(
-            f"30{n}",
-            f"503 for {_first(n)} of each retId, then normal",
-            status=503,
-            times=n,
-        )
-        for n in (1, 2, 3)
-    ),
-    *(
-        _magic(
-            f"31{n}",
-            f"429 with Retry-After: 1 for {_first(n)} of each retId, then normal",
-            status=429,
-            retry_after=1,
-            times=n,
-        )
-        for n in (1, 2)
-    ),
-    *(
-        _magic(
-            f"32{n}",
-            f"connection reset for {_first(n)} of each retId, then normal",
-            reset=True,
-            times=n,
-        )
-        for n in (1, 2)
-    ),
-    *(
-        _magic(
-            str(code),
-            f"always {code}" + (" with Retry-After: 1" if code == 429 else ""),
-            status=code,
-            retry_after=1 if code == 429 else None,
-        )
-        for code in _STATUSES
-    ),
-)
-
-
-def _by_recipient(rules: Iterable[FaultRule]) -> Mapping[str, tuple[FaultRule, ...]]:
-    found: dict[str, tuple[FaultRule, ...]] = {}
-    for rule in rules:
-        assert rule.to is not None, "every magic rule names its one recipient"
-        found[rule.to] = (*found.get(rule.to, ()), rule)
-    return MappingProxyType(found)
-
-
-#: The magic rules by their recipient, in the order of ``MAGIC``.
-_MAGIC_BY_TO = _by_recipient(MAGIC)
-
-
-def magic_rules_for(to: str | None) -> tuple[FaultRule, ...]:
-    """The magic rules a send to ``to`` may match: each names one recipient, so a
-    send is tried against those of its own recipient only."""
-    return _MAGIC_BY_TO.get(to, ()) if to is not None else ()
 
 
 # -- what a decision carries ---------------------------------------------------------

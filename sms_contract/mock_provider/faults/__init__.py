@@ -1,0 +1,1 @@
+"""Fault injection: rules, the magic recipients, and how a plan is applied to a send."""

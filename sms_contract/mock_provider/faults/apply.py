@@ -1,0 +1,147 @@
+"""Applying a fault plan to a send over HTTP: answer in the provider's place, or
+let the normal answer through late or cut short (docs/faults.md says where this
+sits among the checks)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
+
+from flask import Response, after_this_request, json, request
+from werkzeug.http import HTTP_STATUS_CODES
+
+from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule
+from sms_contract.mock_provider.faults.wire import ClientConnection
+from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem_body
+
+if TYPE_CHECKING:  # the service stores what a fault decides; faults never call back into it
+    from sms_contract.mock_provider.service import ProviderState
+    from sms_contract.mock_provider.storage.inbox import Received
+
+#: The status logged for a request answered with no HTTP answer at all.
+NO_ANSWER = 444
+
+
+def _pause(fault_plan: FaultPlan) -> None:
+    """Wait the plan's delay (the sum of the delay rules applied)."""
+    if fault_plan.delay > 0:
+        time.sleep(fault_plan.delay)
+
+
+def let_through(item: Received, fault_plan: FaultPlan) -> Received:
+    """For a send answered normally: wait the delay, arrange for the answer to be
+    cut short when the plan truncates; return the send with its faults recorded."""
+    _pause(fault_plan)
+    if fault_plan.truncates:
+        after_this_request(lambda response: _truncated(response, fault_plan))
+    return replace(item, faults=tuple(fault_plan.entries))
+
+
+def answer(
+    state: ProviderState,
+    item: Received,
+    fault_plan: FaultPlan,
+    started: float,
+    challenge: dict[str, str],
+) -> Response:
+    """Answer a send in the provider's place; the send is recorded as not accepted.
+    ``challenge`` is the ``WWW-Authenticate`` header a 401 carries."""
+    rule = fault_plan.rule
+    assert rule is not None
+    _pause(fault_plan)
+    connection = ClientConnection.of(request.environ)
+    if rule.status is None and rule.rate_limit is None and connection is None:
+        # No raw socket (e.g. Flask's test client): say so with a 502.
+        fault_plan.entries[-1]["fallback"] = "the server hides its sockets; answered 502"
+        rule = FaultRule(status=502, detail=f"{rule.action} is not possible on this server")
+    item = replace(
+        item,
+        status="rejected",
+        http_status=429 if rule.rate_limit else (rule.status or 0),
+        faults=tuple(fault_plan.entries),
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+    headers: dict[str, str] = {}
+    if fault_plan.retry_after is not None:
+        headers["Retry-After"] = str(fault_plan.retry_after)
+    if item.http_status == 401:
+        headers.update(challenge)
+    if item.http_status == 0:
+        assert connection is not None
+        # No answer goes out, so the recorded response is null.
+        stored, _ = state.record(item, lambda _item, _stored: cast("dict[str, Any]", None))
+        return _without_answer(state, stored.id, fault_plan, rule, connection)
+    final_rule = rule
+    stored, body = state.record(item, lambda it, st: _problem(it, fault_plan, final_rule, st.id))
+    return Response(
+        json.dumps(body),
+        status=item.http_status,
+        headers=headers,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _problem(item: Received, fault_plan: FaultPlan, rule: FaultRule, message_id: int) -> Any:
+    slug = "rate-limited" if rule.rate_limit else "injected-fault"
+    if rule.rate_limit:
+        limit = rule.rate_limit
+        detail = f"at most {limit.limit} sends per {limit.window:g} s per {limit.per}"
+    else:
+        detail = rule.detail or rule.description or f"fault rule {rule.id} answers {rule.status}"
+    body = problem_body(
+        slug,
+        detail,
+        id=message_id,
+        retId=item.field_text("retId"),
+        fault=fault_plan.entries[-1],
+    )
+    body["status"] = item.http_status
+    return body
+
+
+def _without_answer(
+    state: ProviderState,
+    message_id: int,
+    fault_plan: FaultPlan,
+    rule: FaultRule,
+    conn: ClientConnection,
+) -> Response:
+    if rule.reset:
+        conn.reset()
+    elif rule.empty:
+        conn.close()
+    else:
+        limit = float(fault_plan.entries[-1]["limit"])
+        held = time.monotonic()
+        client_closed = conn.wait_for_peer_close(limit)
+        fault_plan.entries[-1].update(
+            heldSeconds=round(time.monotonic() - held, 3),
+            endedBy="client" if client_closed else "server-limit",
+        )
+        # Recorded before the close, so a client that sees the close can read it.
+        state.update_faults(message_id, fault_plan.entries)
+        conn.close()
+    # The server's write of this answer fails quietly: the connection is gone.
+    return Response(status=NO_ANSWER)
+
+
+def _truncated(response: Response, fault_plan: FaultPlan) -> Response:
+    """Send ``response`` with its body cut short, then close the connection."""
+    rule = fault_plan.rule
+    assert rule is not None
+    connection = ClientConnection.of(request.environ)
+    if connection is None:
+        return response
+    body = response.get_data()
+    keep = len(body) // 2 if rule.truncate is True else min(int(rule.truncate or 0), len(body))
+    keep = min(keep, max(len(body) - 1, 0))
+    reason = HTTP_STATUS_CODES.get(response.status_code, "Unknown")
+    head = [f"HTTP/1.1 {response.status_code} {reason}"]
+    head += [f"{name}: {value}" for name, value in response.headers.items()]
+    if "Content-Length" not in response.headers:
+        head.append(f"Content-Length: {len(body)}")
+    head.append("Connection: close")
+    connection.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body[:keep])
+    connection.close()
+    return Response(status=NO_ANSWER)

@@ -1,0 +1,207 @@
+"""The inbox pages: the live list of messages, one message, and clearing.
+
+The list updates live through server-sent events from ``/api/events``, which
+polls SQLite's ``PRAGMA data_version`` (cheap, and it sees commits of every
+gunicorn worker) and ends each stream after ``STREAM_SECONDS`` so no worker
+thread is held for long; the browser then reconnects on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from flask import Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
+from sms_contract.mock_provider.service import ProviderState
+from sms_contract.mock_provider.state import provider
+from sms_contract.mock_provider.storage.inbox import MessageFilter
+from sms_contract.mock_provider.ui.blueprint import blueprint
+from sms_contract.mock_provider.ui.render import (
+    annotate,
+    findings,
+    pretty,
+    safe_headers,
+    summary,
+    text_view,
+)
+
+#: Messages per inbox page.
+PAGE_SIZE = 100
+#: Longest life of one event stream; the browser reconnects after it.
+STREAM_SECONDS = 15.0
+#: How often a stream looks at the inbox, and sends a comment when idle.
+POLL_SECONDS = 0.2
+KEEPALIVE_SECONDS = 5.0
+#: How long the browser waits before reconnecting an ended stream.
+RETRY_MILLISECONDS = 500
+
+_STATUSES = ("accepted", "rejected")
+_FILTER_FIELDS = ("namespace", "to", "retId", "status")
+
+
+def _filters() -> tuple[dict[str, Any], list[str]]:
+    """The inbox filters of the query string (empty ones dropped) and their errors."""
+    values: dict[str, Any] = {}
+    errors = []
+    for name in _FILTER_FIELDS:
+        value = request.args.get(name, "").strip()
+        if not value:
+            continue
+        if len(value) > 200:
+            errors.append(f"{name} is longer than 200 characters; ignored")
+        elif name == "namespace" and not is_namespace(value):
+            errors.append(f"{NAMESPACE_RULE}; ignored")
+        elif name == "status" and value not in _STATUSES:
+            errors.append("status is accepted or rejected; ignored")
+        else:
+            values[name] = value
+    return values, errors
+
+
+def _where(filters: dict[str, Any], offset: int = 0) -> MessageFilter:
+    return MessageFilter(
+        namespace=filters.get("namespace"),
+        to=filters.get("to"),
+        ret_id=filters.get("retId"),
+        status=filters.get("status"),
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+
+
+def snapshot(state: ProviderState, where: MessageFilter) -> dict[str, Any]:
+    """What the inbox page shows for ``where``: rows, counts, namespaces."""
+    messages, total = state.messages(where)
+    counts = {}
+    for status in (None, *_STATUSES):
+        _rows, counts[status or "all"] = state.messages(replace(where, status=status, limit=0))
+    last = where.offset + len(messages)
+    showing = f"Showing {where.offset + 1}–{last} of {total}" if messages else f"0 of {total}"
+    return {
+        "messages": [summary(message) for message in messages],
+        "total": total,
+        "counts": counts,
+        "namespaces": state.namespaces(),
+        "showing": showing,
+    }
+
+
+def _tag(data: dict[str, Any]) -> str:
+    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()[:20]
+
+
+@blueprint.get("/messages")
+@blueprint.get("/")
+def index() -> str:
+    """The messages, newest first, filtered; live when on the first page."""
+    filters, errors = _filters()
+    offset = min(max(0, request.args.get("offset", 0, type=int) or 0), 10**9)
+    data = snapshot(provider(), _where(filters, offset))
+    cleared = request.args.get("cleared", type=int)
+    live = offset == 0
+    tabs = []
+    for key, label in (("all", "All"), ("accepted", "Accepted"), ("rejected", "Rejected")):
+        args = {name: value for name, value in filters.items() if name != "status"}
+        if key != "all":
+            args["status"] = key
+        active = filters.get("status", "all") == key
+        tabs.append(
+            {"key": key, "label": label, "url": url_for("ui.index", **args), "active": active}
+        )
+    return render_template(
+        "inbox.html",
+        active="inbox",
+        data=data,
+        filters=filters,
+        tabs=tabs,
+        errors=errors,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        notice=None if cleared is None else f"Deleted {cleared} message(s).",
+        live=live,
+        events_url=url_for("ui.events", **filters, last=_tag(data)) if live else "",
+        message_base=url_for("ui.message", message_id=0)[:-1],
+    )
+
+
+@blueprint.post("/clear")
+def clear() -> BaseResponse:
+    """Delete every message, or those of the namespace posted."""
+    namespace = request.form.get("namespace", "").strip() or None
+    if namespace is not None and not is_namespace(namespace):
+        return redirect(url_for("ui.index"))
+    deleted = provider().clear(namespace)
+    args: dict[str, Any] = {"namespace": namespace} if namespace else {}
+    return redirect(url_for("ui.index", cleared=deleted, **args))
+
+
+@blueprint.get("/api/events")
+def events() -> Response:
+    """Server-sent events: an ``inbox`` event with the first page each time it changes."""
+    filters, _errors = _filters()
+    where = _where(filters)
+    last = request.headers.get("Last-Event-ID") or request.args.get("last")
+    return Response(
+        _stream(provider(), where, last),
+        mimetype="text/event-stream",
+        headers={"X-Accel-Buffering": "no"},
+    )
+
+
+def _stream(state: ProviderState, where: MessageFilter, last: str | None) -> Iterator[str]:
+    """Send the page when the inbox changes, for ``STREAM_SECONDS`` at most."""
+    yield f"retry: {RETRY_MILLISECONDS}\n\n"
+    started = time.monotonic()
+    quiet_since = started
+    seen = None
+    while True:
+        version = state.changes()
+        if version != seen:
+            seen = version
+            data = snapshot(state, where)
+            tag = _tag(data)
+            if tag != last:
+                last = tag
+                quiet_since = time.monotonic()
+                yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
+        now = time.monotonic()
+        if now - started >= STREAM_SECONDS:
+            return
+        if now - quiet_since >= KEEPALIVE_SECONDS:
+            quiet_since = now
+            yield ": still here\n\n"
+        time.sleep(POLL_SECONDS)
+
+
+# -- one message ----------------------------------------------------------------------
+
+
+@blueprint.get("/messages/<int:message_id>")
+def message(message_id: int) -> tuple[str, int] | str:
+    """Everything recorded about one send."""
+    item = provider().message(message_id)
+    if item is None:
+        return render_template("missing.html", message_id=message_id, active="inbox"), 404
+    found = findings(item["violations"], item["warnings"])
+    payload = item["payload"]
+    text = payload.get("text") if isinstance(payload, dict) else None
+    return render_template(
+        "message.html",
+        active="inbox",
+        m=item,
+        s=summary(item),
+        annotated=annotate(payload, found) if payload is not None else None,
+        found=found,
+        text=text_view(text, payload) if isinstance(text, str) else None,
+        response=pretty(item["response"]) if item["response"] is not None else None,
+        faults=[pretty(fault) for fault in item["faults"] or []],
+        headers=safe_headers(item["headers"]),
+    )

@@ -62,6 +62,17 @@ def test_without_url_the_address_and_ca_come_from_the_serve_variables(provider):
     assert f"https://127.0.0.1:{port}/healthz" in result.stdout
 
 
+def test_with_a_certificate_of_its_own_the_loopback_check_does_not_verify_it(provider, tmp_path):
+    port = urlsplit(provider.base_url).port
+    env = {
+        "SMS_CONTRACT_PORT": str(port),
+        "SMS_CONTRACT_STATE_DIR": str(tmp_path),  # no local CA there
+        "SMS_CONTRACT_CERT": "/etc/ssl/own-server.pem",
+    }
+    assert run(env=env).exit_code == 0
+    assert run(env={**env, "SMS_CONTRACT_CERT": ""}).exit_code == 3
+
+
 def test_a_bind_all_host_is_checked_through_the_loopback_and_plain_http_is_honoured():
     assert default_url("0.0.0.0", 8443, False) == "https://127.0.0.1:8443/healthz"
     assert default_url("::", 8443, False) == "https://[::1]:8443/healthz"

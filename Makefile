@@ -7,10 +7,10 @@ PYTEST_ARGS ?=
 # bench/ may not exist yet; ruff refuses a missing path.
 LINTED := $(wildcard sms_contract tests bench scripts)
 
-.PHONY: run test bench lint fmt browser clean help
+.PHONY: run test bench lint fmt browser image image-test clean help
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: $(STAMP) browser ## install what the tests need and run them all
 bench: $(STAMP) ## run the benchmarks and write bench/README.md
 	@bash scripts/install-debian.sh wrk
 	$(BIN)/python -m bench
+
+image: $(BIN)/python ## build the container image sms-contract:VERSION and :latest (docker or podman)
+	@bash scripts/image.sh
+
+image-test: $(BIN)/python ## build the image and test it in a real container (installs podman if needed)
+	@bash scripts/image-test.sh
 
 lint: $(STAMP) ## ruff (lint + format check), mypy and the import contracts
 	$(BIN)/ruff check $(LINTED)

@@ -10,12 +10,14 @@ from typing import Any
 import click
 
 from sms_contract.cli._common import fail
+from sms_contract.cli._state import require_state_dirs
 from sms_contract.exceptions import ConfigError, RuleError
 from sms_contract.exit_codes import EXIT_USAGE
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run
-from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
+from sms_contract.mock_provider.tls import TlsFiles
+from sms_contract.mock_provider.tls_names import check_tls_names, local_tls_for_names
 
 _ENV = "SMS_CONTRACT_"
 _EXAMPLE = {
@@ -75,6 +77,15 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
 )
 @_option("--cert", env="CERT", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @_option("--key", env="KEY", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@_option(
+    "--tls-name",
+    "tls_names",
+    env="TLS_NAMES",
+    multiple=True,
+    metavar="NAME",
+    help="Another host name or IP the local certificate is valid for, besides localhost, "
+    "127.0.0.1 and ::1 (a CI service's name; repeat; the env var takes them space-separated).",
+)
 @_option("--http", "plain_http", env="HTTP", is_flag=True, help="Serve plain HTTP (no TLS).")
 @_option(
     "--auth",
@@ -147,6 +158,7 @@ def serve(
     send_path: str,
     cert: Path | None,
     key: Path | None,
+    tls_names: tuple[str, ...],
     plain_http: bool,
     auth: str,
     credentials: tuple[str, ...],
@@ -192,9 +204,23 @@ def serve(
             load_rules_file(faults_file, max_seconds=fault_max_seconds)
         except RuleError as error:
             fail(f"bad fault rule in {faults_file}: {error}", EXIT_USAGE)
+    try:
+        names = check_tls_names(tls_names)
+    except ConfigError as error:
+        fail(str(error), EXIT_USAGE)
+    own_ca = not plain_http and cert is None
+    require_state_dirs(config.db_path, state_dir if own_ca else None)
     tls = None
-    if not plain_http:
-        tls = TlsFiles(cert, cert, key) if cert and key else ensure_local_tls(state_dir / "tls")
+    if own_ca:
+        tls, replaced = local_tls_for_names(state_dir / "tls", names)
+        if replaced:
+            click.echo(
+                f"note: a new local CA for {', '.join(names)} (the names changed): "
+                f"give clients the new {tls.ca_cert}",
+                err=True,
+            )
+    elif not plain_http and cert and key:
+        tls = TlsFiles(cert, cert, key)
     options = ServeOptions(host, port, workers, threads, tls, access_log=access_log)
     click.echo(_banner(config, options, custom_cert=cert is not None))
     run(config, options)

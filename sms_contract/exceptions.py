@@ -83,3 +83,7 @@ class ProviderUnavailable(SmsContractError):
         self.status = status
         self.error = error
         self.kind = kind
+
+
+class CredentialsInClear(SmsContractError):
+    """A request would have carried credentials over plain http; it was not sent."""

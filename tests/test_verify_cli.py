@@ -10,26 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from verify_servers import (  # noqa: F401 - fixtures
-    LOGIN,
-    PASSWORD,
-    provider_fixture,
-    tls_files_fixture,
-)
+from click.testing import Result
+from helpers.verify_cli import ENV, LOGIN, PASSWORD, TO, run_verify
+from verify_servers import provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
-from sms_contract.cli import cli
 from sms_contract.contract_tests.catalogue import CATALOGUE
 from sms_contract.schema import load_schema
 
-TO = "+33612345678"
 SECRET_FORMS = (PASSWORD, base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode())
-
-
-def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
-    """``sms-contract verify ARGS`` in-process."""
-    runner = CliRunner()
-    return runner.invoke(cli, ["verify", *args], env=env, input=input, catch_exceptions=False)
 
 
 def live(served: Any, *args: str) -> list[str]:
@@ -40,13 +28,9 @@ def live(served: Any, *args: str) -> list[str]:
     return [*base, "--timeout", "5", *args]
 
 
-# A wide terminal, so table cells are not wrapped whatever the caller's COLUMNS.
-ENV = {"VERIFY_PW": PASSWORD, "COLUMNS": "200"}
-
-
 def test_exit_code_is_0_when_no_must_check_fails(provider, tmp_path):
     served = provider()
-    result = run(*live(served, "--json", str(tmp_path / "r.json")), env=ENV)
+    result = run_verify(*live(served, "--json", str(tmp_path / "r.json")), env=ENV)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["exitCode"] == 0
@@ -56,7 +40,7 @@ def test_exit_code_is_0_when_no_must_check_fails(provider, tmp_path):
 
 def test_exit_code_is_1_when_a_must_check_fails_and_the_failure_is_explained(provider):
     served = provider("no-auth")
-    result = run(*live(served), env=ENV)
+    result = run_verify(*live(served), env=ENV)
     assert result.exit_code == 1
     assert "FAIL: 2 MUST check(s) failed" in result.stdout
     assert "auth.required" in result.stdout
@@ -66,7 +50,7 @@ def test_exit_code_is_1_when_a_must_check_fails_and_the_failure_is_explained(pro
 
 def test_exit_code_is_0_when_only_should_checks_fail(provider):
     served = provider("strict-fields")
-    result = run(*live(served), env=ENV)
+    result = run_verify(*live(served), env=ENV)
     assert result.exit_code == 0
     assert "1 SHOULD advice" in result.stdout
 
@@ -76,7 +60,7 @@ def test_exit_code_is_3_when_the_endpoint_is_unreachable_and_reports_are_still_w
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
-    result = run(
+    result = run_verify(
         f"https://127.0.0.1:{port}/sms",
         "--to",
         TO,
@@ -108,7 +92,7 @@ def test_exit_code_is_3_when_the_endpoint_is_unreachable_and_reports_are_still_w
     ],
 )
 def test_usage_errors_exit_2_with_a_message(args, message):
-    result = run("https://sms.example/send", *args, env={"UNSET_VAR": None})  # type: ignore[dict-item]
+    result = run_verify("https://sms.example/send", *args, env={"UNSET_VAR": None})  # type: ignore[dict-item]
     assert result.exit_code == 2
     assert message in result.output
 
@@ -117,14 +101,14 @@ def test_usage_errors_exit_2_with_a_message(args, message):
     "url", ["ftp://sms.example/send", "sms.example/send", "https://user:pw@sms.example/send"]
 )
 def test_a_url_that_is_not_http_or_holds_credentials_is_a_usage_error(url):
-    result = run(url, "--to", TO)
+    result = run_verify(url, "--to", TO)
     assert result.exit_code == 2
     assert "pw@" not in result.output
 
 
 def test_dry_run_lists_the_planned_requests_and_sends_nothing(provider):
     served = provider()
-    result = run(*live(served, "--dry-run"), env=ENV)
+    result = run_verify(*live(served, "--dry-run"), env=ENV)
     assert result.exit_code == 0
     assert served.recorded.requests == []
     assert "DRY RUN: 18 send(s) planned, nothing sent" in result.stdout
@@ -134,7 +118,7 @@ def test_dry_run_lists_the_planned_requests_and_sends_nothing(provider):
 def test_max_sends_is_respected_and_the_rest_is_skipped_for_budget(provider, tmp_path):
     served = provider()
     json_path = tmp_path / "r.json"
-    result = run(*live(served, "--max-sends", "4", "--json", str(json_path)), env=ENV)
+    result = run_verify(*live(served, "--max-sends", "4", "--json", str(json_path)), env=ENV)
     assert result.exit_code == 0
     assert served.recorded.posts <= 4
     report = json.loads(json_path.read_text(encoding="utf-8"))
@@ -146,7 +130,8 @@ def test_max_sends_is_respected_and_the_rest_is_skipped_for_budget(provider, tmp
 def test_junit_and_json_reports_are_well_formed_one_testcase_per_check(provider, tmp_path):
     served = provider("no-auth")
     json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
-    result = run(*live(served, "--json", str(json_path), "--junit", str(junit_path)), env=ENV)
+    args = live(served, "--json", str(json_path), "--junit", str(junit_path))
+    result = run_verify(*args, env=ENV)
     assert result.exit_code == 1
     report = json.loads(json_path.read_text(encoding="utf-8"))
     assert [c["id"] for c in report["checks"]] == [spec.id for spec in CATALOGUE]
@@ -178,7 +163,8 @@ def _assert_no_secret(*texts: str) -> None:
 def test_the_password_never_appears_in_output_or_files_even_when_echoed(provider, tmp_path):
     served = provider("echo-secrets+strict-fields")
     json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
-    result = run(*live(served, "--json", str(json_path), "--junit", str(junit_path)), env=ENV)
+    args = live(served, "--json", str(json_path), "--junit", str(junit_path))
+    result = run_verify(*args, env=ENV)
     assert result.exit_code == 0
     assert "echo" in result.stdout  # the echoing answer is shown, redacted
     files = (json_path.read_text(encoding="utf-8"), junit_path.read_text(encoding="utf-8"))
@@ -189,7 +175,7 @@ def test_the_password_never_appears_in_output_or_files_even_when_echoed(provider
 def test_the_password_is_prompted_for_without_echo_when_no_env_var_is_given(provider):
     served = provider()
     args = [served.url, "--to", TO, "--login", LOGIN, "--cacert", str(served.ca)]
-    result = run(*args, "--only", "auth", input=PASSWORD + "\n")
+    result = run_verify(*args, "--only", "auth", input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     assert f"Password for {LOGIN}" in result.stderr
     _assert_no_secret(result.stdout, result.stderr)
@@ -199,7 +185,7 @@ def test_only_and_skip_select_checks_by_id_or_prefix(provider, tmp_path):
     served = provider()
     json_path = tmp_path / "r.json"
     args = ("--only", "payload", "--skip", "payload.e164-15-digits", "--json", str(json_path))
-    result = run(*live(served, *args), env=ENV)
+    result = run_verify(*live(served, *args), env=ENV)
     assert result.exit_code == 0
     ids = [c["id"] for c in json.loads(json_path.read_text(encoding="utf-8"))["checks"]]
     expected = [s.id for s in CATALOGUE if s.id.startswith("payload.")]
@@ -207,7 +193,7 @@ def test_only_and_skip_select_checks_by_id_or_prefix(provider, tmp_path):
 
 
 def test_help_shows_examples_and_the_exit_codes():
-    result = run("--help")
+    result = run_verify("--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert "--dry-run" in result.stdout
@@ -215,14 +201,14 @@ def test_help_shows_examples_and_the_exit_codes():
 
 
 def test_list_checks_prints_every_check_id():
-    result = run("--list-checks")
+    result = run_verify("--list-checks")
     assert result.exit_code == 0
     for spec in CATALOGUE:
         assert spec.id in result.stdout
 
 
 def test_without_a_url_the_built_in_fake_provider_is_checked_and_passes():
-    result = run("--skip", "tls.legacy-refused")
+    result = run_verify("--skip", "tls.legacy-refused")
     assert result.exit_code == 0, result.output
     assert "PASS: every MUST check passed; 0 SHOULD advice" in result.stdout
 
@@ -232,7 +218,7 @@ def test_fuzz_fails_with_a_clear_message_when_the_openapi_is_not_shipped(monkeyp
         raise FileNotFoundError("provider.openapi.yaml")
 
     monkeypatch.setattr("sms_contract.schema.load_openapi", missing)
-    result = run("https://sms.example/send", "--to", TO, "--fuzz", "5")
+    result = run_verify("https://sms.example/send", "--to", TO, "--fuzz", "5")
     assert result.exit_code == 2
     assert "--fuzz needs the provider OpenAPI (provider.openapi.yaml)" in result.stderr
 
@@ -256,7 +242,7 @@ def _openapi() -> dict[str, Any]:
 
 def _fuzz(provider_url: str, ca: str | None, tmp_path: Path, *args: str) -> tuple[Result, dict]:
     json_path = tmp_path / "r.json"
-    result = run(
+    result = run_verify(
         provider_url,
         "--to",
         TO,

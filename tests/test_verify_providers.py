@@ -96,9 +96,11 @@ def test_insecure_goes_on_past_a_bad_certificate_and_still_fails_tls_certificate
     assert statuses(report)["payload.notification"] == "pass"
 
 
-def test_plain_http_fails_tls_https_only_and_the_tls_checks_do_not_apply(provider):
+def test_plain_http_to_loopback_with_allow_http_fails_tls_https_only_and_checks_the_rest(
+    provider,
+):
     served = provider(tls="none")
-    report = verify(served.url)
+    report = verify(served.url, allow_http=True)
     assert report.failed_ids == {"tls.https"}
     assert report.exit_code == 1
     assert statuses(report)["tls.certificate"] == "skip"

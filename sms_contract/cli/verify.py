@@ -135,12 +135,15 @@ Examples:
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --only payload
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --skip tls.legacy-refused
   sms-contract verify https://staging.example.com/sms --to +33612345678 --cacert ca.pem
+  sms-contract verify http://127.0.0.1:8080/sms --to +33612345678 --login inocx \\
+      --password-env SMS_PASSWORD --allow-http   # a local test server only
   sms-contract verify   # no URL: the built-in fake provider, to see a passing report
 
 \b
 Exit codes: 0 no MUST check failed (SHOULD failures are advice); 1 a MUST
 check failed; 2 bad usage; 3 the endpoint is unreachable (DNS, refused,
-timeout). The guide, with how to fix each check: docs/verify.md.
+timeout; an endpoint that answers none of its first two requests). The guide,
+with how to fix each check: docs/verify.md.
 """
 
 
@@ -174,6 +177,13 @@ timeout). The guide, with how to fix each check: docs/verify.md.
     "--insecure",
     is_flag=True,
     help="Go on past an invalid certificate (still reported as a MUST failure).",
+)
+@click.option(
+    "--allow-http",
+    is_flag=True,
+    help="Send the credentials over plain http:// to a loopback host (127.0.0.0/8, ::1, "
+    "localhost), as send does, to check a local test server; tls.https still fails. "
+    "Without it, checks that need the credentials are skipped on an http:// URL.",
 )
 @click.option(
     "--max-sends",
@@ -231,6 +241,7 @@ def verify(
     password_env: str | None,
     cacert: Path | None,
     insecure: bool,
+    allow_http: bool,
     max_sends: int,
     dry_run: bool,
     only: tuple[str, ...],
@@ -262,6 +273,7 @@ def verify(
     settings: dict[str, Any] = {
         "long_to": _number(long_to, "--long-to", digits=15),
         "insecure": insecure,
+        "allow_http": allow_http,
         "max_sends": max_sends,
         "timeout": timeout,
         "latency": latency,

@@ -51,6 +51,25 @@ def test_the_guide_has_a_section_per_check_id():
     assert headings == [spec.id for spec in CATALOGUE]
 
 
+def _guide_sections() -> dict[str, str]:
+    """Each check's section of the guide, whitespace collapsed."""
+    text = GUIDE.read_text(encoding="utf-8").split("\n## The checks\n")[1]
+    text = text.split("\n## ")[0]
+    parts = re.split(r"^### (\S+)\n", text, flags=re.MULTILINE)
+    pairs = zip(parts[1::2], parts[2::2], strict=True)
+    return {check_id: " ".join(body.split()) for check_id, body in pairs}
+
+
+def test_every_check_says_how_to_fix_it():
+    assert all(spec.fix.strip() for spec in CATALOGUE)
+
+
+def test_the_guide_ends_each_section_with_exactly_the_catalogues_fix_text():
+    sections = _guide_sections()
+    for spec in CATALOGUE:
+        assert sections[spec.id].endswith(f"**Fix:** {spec.fix}"), spec.id
+
+
 def test_a_full_run_fits_the_default_budget_of_20_sends():
     probes = {probe for spec in CATALOGUE for probe in spec.probes if probe != "fuzz"}
     assert sum(r.sends for probe in probes for r in plan(probe, SETUP)) == 19

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from helpers.reports import read_report, statuses
 from helpers.verify_cli import ENV, LOGIN, PASSWORD, TO, run_verify
 from verify_servers import provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
@@ -32,9 +33,11 @@ def test_exit_code_is_0_when_no_must_check_fails(provider, tmp_path):
     served = provider()
     result = run_verify(*live(served, "--json", str(tmp_path / "r.json")), env=ENV)
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    assert report["exitCode"] == 0
-    assert report["summary"]["fail"] == 0
+    report = read_report(tmp_path / "r.json")
+    verdict = report["verdict"]
+    assert (verdict["outcome"], verdict["exitCode"], verdict["unreachable"]) == ("pass", 0, None)
+    assert verdict["text"].startswith("PASS: every MUST check passed")
+    assert sum(counts["fail"] for counts in report["summary"].values()) == 0
     assert "PASS: every MUST check passed" in result.stdout
 
 
@@ -71,7 +74,7 @@ def test_exit_code_is_3_when_the_endpoint_is_unreachable_and_reports_are_still_w
     )
     assert result.exit_code == 3
     assert "UNREACHABLE" in result.stdout
-    assert json.loads(json_path.read_text(encoding="utf-8"))["exitCode"] == 3
+    assert read_report(json_path)["verdict"]["exitCode"] == 3
     assert ET.parse(junit_path).getroot().find("testsuite") is not None
 
 
@@ -121,8 +124,8 @@ def test_max_sends_is_respected_and_the_rest_is_skipped_for_budget(provider, tmp
     result = run_verify(*live(served, "--max-sends", "4", "--json", str(json_path)), env=ENV)
     assert result.exit_code == 0
     assert served.recorded.posts <= 4
-    report = json.loads(json_path.read_text(encoding="utf-8"))
-    assert report["sends"] == served.recorded.posts
+    report = read_report(json_path)
+    assert report["run"]["sends"] == served.recorded.posts
     budget = [c for c in report["checks"] if c["summary"].startswith("send budget")]
     assert budget and {c["status"] for c in budget} == {"skip"}
 
@@ -133,7 +136,7 @@ def test_junit_and_json_reports_are_well_formed_one_testcase_per_check(provider,
     args = live(served, "--json", str(json_path), "--junit", str(junit_path))
     result = run_verify(*args, env=ENV)
     assert result.exit_code == 1
-    report = json.loads(json_path.read_text(encoding="utf-8"))
+    report = read_report(json_path)
     assert [c["id"] for c in report["checks"]] == [spec.id for spec in CATALOGUE]
     suite = ET.parse(junit_path).getroot().find("testsuite")
     assert suite is not None
@@ -187,7 +190,7 @@ def test_only_and_skip_select_checks_by_id_or_prefix(provider, tmp_path):
     args = ("--only", "payload", "--skip", "payload.e164-15-digits", "--json", str(json_path))
     result = run_verify(*live(served, *args), env=ENV)
     assert result.exit_code == 0
-    ids = [c["id"] for c in json.loads(json_path.read_text(encoding="utf-8"))["checks"]]
+    ids = [c["id"] for c in read_report(json_path)["checks"]]
     expected = [s.id for s in CATALOGUE if s.id.startswith("payload.")]
     assert ids == [i for i in expected if i != "payload.e164-15-digits"]
 
@@ -261,7 +264,7 @@ def _fuzz(provider_url: str, ca: str | None, tmp_path: Path, *args: str) -> tupl
         *args,
         env=ENV,
     )
-    return result, json.loads(json_path.read_text(encoding="utf-8"))
+    return result, read_report(json_path)
 
 
 def test_fuzz_finds_a_5xx_within_the_send_budget(provider, monkeypatch, tmp_path):
@@ -269,8 +272,7 @@ def test_fuzz_finds_a_5xx_within_the_send_budget(provider, monkeypatch, tmp_path
     served = provider("unicode-500")
     result, report = _fuzz(served.url, served.ca, tmp_path, "--fuzz", "30", "--max-sends", "25")
     assert served.recorded.posts <= 25
-    statuses = {c["id"]: c["status"] for c in report["checks"]}
-    assert statuses["fuzz.no-5xx"] == "fail", result.output
+    assert statuses(report)["fuzz.no-5xx"] == "fail", result.output
     assert result.exit_code == 1
     assert "500 server error" in json.dumps(report)
 
@@ -279,7 +281,6 @@ def test_fuzz_against_a_conforming_provider_finds_nothing(provider, monkeypatch,
     monkeypatch.setattr("sms_contract.contract_tests.fuzz.load_provider_openapi", _openapi)
     served = provider()
     result, report = _fuzz(served.url, served.ca, tmp_path, "--fuzz", "25")
-    statuses = {c["id"]: c["status"] for c in report["checks"]}
-    assert statuses == {"fuzz.no-5xx": "pass", "fuzz.conformance": "pass"}, result.output
+    assert statuses(report) == {"fuzz.no-5xx": "pass", "fuzz.conformance": "pass"}, result.output
     assert result.exit_code == 0
     assert 0 < served.recorded.posts <= 25

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.reports import read_report
 from helpers.scripted_server import tls_context
 from helpers.silent_server import SilentServer
 from helpers.verify_cli import CREDENTIALS, ENV, LOGIN, TO, run_verify
@@ -23,7 +23,7 @@ CLEAR = "so the credentials do not travel in clear"
 
 
 def _checks(path: Path) -> dict[str, dict[str, Any]]:
-    return {check["id"]: check for check in json.loads(path.read_text("utf-8"))["checks"]}
+    return {check["id"]: check for check in read_report(path)["checks"]}
 
 
 def test_plain_http_never_carries_the_credentials_and_the_skipped_checks_say_why(

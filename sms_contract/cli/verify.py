@@ -21,13 +21,8 @@ from rich.console import Console
 from sms_contract.cli._common import EXIT_USAGE, fail, read_password
 from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, select
 from sms_contract.contract_tests.evidence import Redactor
-from sms_contract.contract_tests.report import (
-    catalogue_table,
-    progress_line,
-    render,
-    write_json,
-    write_junit,
-)
+from sms_contract.contract_tests.reports import WRITERS, build
+from sms_contract.contract_tests.reports.terminal import catalogue_table, progress_line, render
 from sms_contract.contract_tests.runner import Options, Result, Runner
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.model import E164_PATTERN
@@ -131,6 +126,9 @@ Examples:
   export SMS_PASSWORD='...'
   sms-contract verify https://sms.example.com/inocx --to +33612345678 \\
       --login inocx --password-env SMS_PASSWORD --junit verify.xml
+  sms-contract verify https://sms.example.com/inocx --to +33612345678 \\
+      --login inocx --password-env SMS_PASSWORD \\
+      --html verify.html --json verify.json --markdown "$GITHUB_STEP_SUMMARY"
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --dry-run
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --only payload
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --skip tls.legacy-refused
@@ -222,15 +220,27 @@ with how to fix each check: docs/verify.md.
 )
 @click.option("--fuzz-seed", type=int, metavar="SEED", help="Replay a --fuzz run (its seed).")
 @click.option(
-    "--junit",
+    "--html",
+    "html_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a JUnit XML report (one testcase per check).",
+    help="Write the report as one self-contained HTML page (evidence and how to fix each check).",
 )
 @click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a JSON report.",
+    help="Write the report as JSON (schema: sms-contract schema --report), with its SHA-256.",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a Markdown summary, for CI job pages.",
+)
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JUnit XML report (one testcase per check).",
 )
 @click.option("--list-checks", is_flag=True, help="List the checks and exit.")
 def verify(
@@ -250,8 +260,10 @@ def verify(
     latency: float,
     fuzz: int | None,
     fuzz_seed: int | None,
-    junit: Path | None,
+    html_path: Path | None,
     json_path: Path | None,
+    markdown_path: Path | None,
+    junit: Path | None,
     list_checks: bool,
 ) -> None:
     """Check that the SMS endpoint at URL meets the INO CX SMS contract.
@@ -260,6 +272,10 @@ def verify(
     fails the run), SHOULD (this project's readings and good practice:
     advice) or INFO. Live sends go only to your --to number, at most
     --max-sends of them; the password never appears in any output.
+
+    Every report (--html, --json, --markdown, --junit) carries the same checks
+    and verdict, a report id and the SHA-256 of the report's canonical JSON:
+    an integrity check, not a signature.
     """
     if list_checks:
         catalogue_table(_console(sys.stdout, Redactor()))
@@ -270,6 +286,8 @@ def verify(
     except UnknownSelector as error:
         fail(str(error))
     openapi = _openapi() if fuzz else None
+    paths = {"html": html_path, "json": json_path, "markdown": markdown_path, "junit": junit}
+    reports = {kind: path for kind, path in paths.items() if path is not None}
     settings: dict[str, Any] = {
         "long_to": _number(long_to, "--long-to", digits=15),
         "insecure": insecure,
@@ -292,7 +310,7 @@ def verify(
                 cacert=ca_file,
                 **{**settings, "long_to": settings["long_to"] or DEMO_LONG_TO},
             )
-            code = _run(options, dry_run, junit, json_path, openapi)
+            code = _run(options, dry_run, reports, openapi)
         sys.exit(code)
     if to is None:
         fail("--to NUMBER is required: every SMS of the run goes to this number of yours")
@@ -304,7 +322,7 @@ def verify(
         cacert=str(cacert) if cacert else None,
         **settings,
     )
-    sys.exit(_run(options, dry_run, junit, json_path, openapi))
+    sys.exit(_run(options, dry_run, reports, openapi))
 
 
 def _openapi() -> dict[str, Any]:
@@ -319,8 +337,7 @@ def _openapi() -> dict[str, Any]:
 def _run(
     options: Options,
     dry_run: bool,
-    junit: Path | None,
-    json_path: Path | None,
+    reports: dict[str, Path],
     openapi: dict[str, Any] | None,
 ) -> int:
     runner = Runner(options, openapi=openapi)
@@ -345,12 +362,11 @@ def _run(
                     live.update(f"checking {spec.id}")
 
             report = runner.run(progress, starting)
-    render(report, out)
-    for path, writer in ((json_path, write_json), (junit, write_junit)):
-        if path is None:
-            continue
+    model = build(report, redact)
+    render(model, out)
+    for kind, path in reports.items():
         try:
-            writer(report, path, redact)
+            WRITERS[kind](model, path)
         except OSError as error:
             fail(f"cannot write {path}: {error.strerror}")
     return 0 if dry_run else report.exit_code

@@ -15,7 +15,7 @@ unanswered is unreachable: the run stops there, after at most two timeouts
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +60,8 @@ class Options:
     fuzz_seed: int | None = None
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    #: The readings of the contract in force (name -> the interpretation chosen), for reports.
+    readings: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -163,16 +163,17 @@ def _assert_no_secret(*texts: str) -> None:
             assert secret.rstrip("=") not in text
 
 
-def test_the_password_never_appears_in_output_or_files_even_when_echoed(provider, tmp_path):
+def test_the_password_never_appears_in_output_or_any_report_even_when_echoed(provider, tmp_path):
     served = provider("echo-secrets+strict-fields")
-    json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
-    args = live(served, "--json", str(json_path), "--junit", str(junit_path))
-    result = run_verify(*args, env=ENV)
+    paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "junit", "html", "markdown")}
+    options = [item for kind, path in paths.items() for item in (f"--{kind}", str(path))]
+    result = run_verify(*live(served, *options), env=ENV)
     assert result.exit_code == 0
     assert "echo" in result.stdout  # the echoing answer is shown, redacted
-    files = (json_path.read_text(encoding="utf-8"), junit_path.read_text(encoding="utf-8"))
-    assert "***" in files[0]
-    _assert_no_secret(result.stdout, result.stderr, *files)
+    files = {kind: path.read_text(encoding="utf-8") for kind, path in paths.items()}
+    for kind in ("json", "junit", "html"):  # the formats that carry the evidence
+        assert "echo" in files[kind] and "***" in files[kind], kind
+    _assert_no_secret(result.stdout, result.stderr, *files.values())
 
 
 def test_the_password_is_prompted_for_without_echo_when_no_env_var_is_given(provider):
@@ -195,12 +196,15 @@ def test_only_and_skip_select_checks_by_id_or_prefix(provider, tmp_path):
     assert ids == [i for i in expected if i != "payload.e164-15-digits"]
 
 
-def test_help_shows_examples_and_the_exit_codes():
+def test_help_shows_examples_the_reports_and_the_exit_codes():
     result = run_verify("--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert "--dry-run" in result.stdout
     assert "3 the endpoint is unreachable" in result.stdout
+    assert "--html verify.html --json verify.json --markdown" in result.stdout
+    assert "--allow-http" in result.stdout
+    assert "an integrity check, not a signature" in " ".join(result.stdout.split())
 
 
 def test_list_checks_prints_every_check_id():

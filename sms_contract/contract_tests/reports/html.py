@@ -47,15 +47,15 @@ table.counts { width: auto; } td.count { text-align: right; min-width: 4rem;
   font-variant-numeric: tabular-nums; }
 td.summary { overflow-wrap: anywhere; }
 .status { font-weight: 700; white-space: nowrap; }
-.status.pass { color: var(--pass); } .status.fail.must { color: var(--fail); }
-.status.fail.should { color: var(--advice); } .status.info { color: var(--info); }
+.status.pass { color: var(--pass); } .status.fail.level-must { color: var(--fail); }
+.status.fail.level-should { color: var(--advice); } .status.info { color: var(--info); }
 .status.skip { color: var(--skip); }
 .level { font-size: .75rem; font-weight: 700; border: 1px solid currentColor; border-radius: 3px;
   padding: 0 .3em; color: #59636e; }
 article.check { border: 1px solid var(--line); border-radius: 6px; padding: .5rem 1rem;
   margin: .75rem 0; }
 article.check.fail { border-left: .3rem solid var(--fail); }
-article.check.fail.should { border-left-color: var(--advice); }
+article.check.fail.level-should { border-left-color: var(--advice); }
 .rule { margin: 0; } .basis { margin: 0; color: #59636e; font-size: .9rem; }
 .fix { border-left: .25rem solid var(--info); padding-left: .75rem; margin: .25rem 0; }
 .muted { color: #59636e; }
@@ -85,7 +85,7 @@ def _rich(text: str) -> str:
 
 
 def _status(check: dict[str, Any]) -> str:
-    classes = f"status {check['status']} {check['level'].lower()}"
+    classes = f"status {check['status']} level-{check['level'].lower()}"
     return f'<span class="{classes}">{_STATUS_WORDS[check["status"]]}</span>'
 
 
@@ -145,7 +145,7 @@ def _overview(checks: list[dict[str, Any]]) -> str:
 def _check(check: dict[str, Any], planned: dict[str, Any] | None, with_login: bool) -> str:
     failed = check["status"] in ("fail", "info")
     parts = [
-        f'<article class="check {_text(check["status"])} {_text(check["level"].lower())}" '
+        f'<article class="check {_text(check["status"])} level-{_text(check["level"].lower())}" '
         f'id="{_text(_anchor(check["id"]))}" data-check="{_text(check["id"])}" '
         f'data-status="{_text(check["status"])}" data-level="{_text(check["level"])}">',
         f'<h3><code>{_text(check["id"])}</code> <span class="level">{_text(check["level"])}</span>'

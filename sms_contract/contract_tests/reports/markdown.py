@@ -15,18 +15,21 @@ from typing import Any
 
 from sms_contract.contract_tests.reports.model import finding_lines
 
-#: Punctuation that is markup anywhere in a line (emphasis, code, links, HTML, tables,
-#: entities, formulas, mentions); backslash escapes keep it literal.
-_INLINE = re.compile(r"([\\`*_{}\[\]<>|~&$@])")
-#: What is markup only at the start of a line (headings, lists, quotes, rules).
-_LEADING = re.compile(r"^(\d*)([#+\-=.)!>])")
+#: Punctuation that is markup anywhere in a line (emphasis, code, links, tables, strike,
+#: formulas, mentions); backslash escapes keep it literal.
+_INLINE = re.compile(r"([\\`*_{}\[\]|~$@])")
+#: What is markup only at the start of a line (headings, lists, rules).
+_LEADING = re.compile(r"^(\d*)([#+\-=.)!])")
+#: HTML and entities: written as entities, which every Markdown renderer shows as text.
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _ICONS = {"pass": "✅", "fail": "❌", "unreachable": "⚠️", "dry-run": "📝"}
 _RESULTS = {"pass": "✅ PASS", "info": "ℹ️ INFO", "skip": "⏭️ SKIP"}
 
 
 def _md(text: object) -> str:
     """``text`` on one line, every character that could be markup escaped."""
-    escaped = _INLINE.sub(r"\\\1", " ".join(str(text).split()))
+    flat = " ".join(str(text).split()).translate(_ENTITIES)
+    escaped = _INLINE.sub(r"\\\1", flat)
     return _LEADING.sub(r"\1\\\2", escaped)
 
 

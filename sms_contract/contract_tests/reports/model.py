@@ -12,7 +12,8 @@ without ``sha256`` serialised with sorted keys, no whitespace, no ASCII
 escaping, in UTF-8. It shows that a report was not edited after it was
 written; it is an integrity check, not a signature: whoever edits a report
 can compute a new digest. The model holds no floating-point number (times
-are whole milliseconds), so any JSON library recomputes the same bytes.
+are whole milliseconds) and no character JSON writers escape differently, so
+other tools (``jq -cS``) recompute the same bytes.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ DIGEST_KEY = "sha256"
 #: Where the partner guide explains each check (its section anchors drop the dots).
 GUIDE = "docs/verify.md"
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Lone surrogates (from undecodable input) cannot be encoded as UTF-8, and DEL is the one
+#: character JSON writers disagree on (jq escapes it, Python does not): neither enters a report.
+_UNPORTABLE = re.compile("[\x7f\ud800-\udfff]")
 _AUTH_WORDS = {"right": "credentials", "none": "no credentials", "wrong": "wrong password"}
 
 
@@ -72,7 +75,7 @@ def build(report: Report, redact: Redactor, *, report_id: str | None = None) -> 
     }
     if report.plan is not None:
         document["plan"] = [_planned(item, redact) for item in report.plan]
-    return seal(_scalar_strings(document))
+    return seal(_portable(document))
 
 
 def canonical_json(document: dict[str, Any]) -> bytes:
@@ -186,14 +189,14 @@ def _planned(item: PlannedCheck, redact: Redactor) -> dict[str, Any]:
     }
 
 
-def _scalar_strings(value: Any) -> Any:
-    """``value`` with lone surrogates (undecodable input) replaced, so it encodes as UTF-8."""
+def _portable(value: Any) -> Any:
+    """``value`` with every unportable character (``_UNPORTABLE``) replaced."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\N{REPLACEMENT CHARACTER}", value)
+        return _UNPORTABLE.sub("\N{REPLACEMENT CHARACTER}", value)
     if isinstance(value, dict):
-        return {_scalar_strings(key): _scalar_strings(item) for key, item in value.items()}
+        return {_portable(key): _portable(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_scalar_strings(item) for item in value]
+        return [_portable(item) for item in value]
     return value
 
 

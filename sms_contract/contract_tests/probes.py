@@ -29,10 +29,9 @@ from sms_contract.contract_tests.evidence import (
     body_excerpt,
     excerpt,
 )
-from sms_contract.contract_tests.tls import Unreachable
 from sms_contract.core.credentials import basic_authorization
 from sms_contract.core.model import build_payload
-from sms_contract.exceptions import CredentialsInClear, SmsContractError
+from sms_contract.exceptions import BudgetExhausted, CredentialsInClear, Unreachable
 
 #: The Content-Type of every send (reading 1).
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -41,10 +40,6 @@ USER_AGENT = f"sms-contract-verify/{__version__}"
 UNKNOWN_FIELD = ("campaignRef", "sms-contract-verify")
 #: Requests left unanswered (timeouts) before an endpoint that never answered is unreachable.
 SILENT_TIMEOUTS = 2
-
-
-class BudgetExhausted(SmsContractError):
-    """A send past ``--max-sends`` was attempted; nothing was sent."""
 
 
 @dataclass(frozen=True)

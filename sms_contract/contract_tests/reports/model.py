@@ -75,7 +75,7 @@ def build(report: Report, redact: Redactor, *, report_id: str | None = None) -> 
     }
     if report.plan is not None:
         document["plan"] = [_planned(item, redact) for item in report.plan]
-    return seal(_portable(document))
+    return _seal(_portable(document))
 
 
 def canonical_json(document: dict[str, Any]) -> bytes:
@@ -91,7 +91,7 @@ def digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
-def seal(document: dict[str, Any]) -> dict[str, Any]:
+def _seal(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with its ``sha256``, placed right after ``reportId``."""
     value = digest(document)
     sealed: dict[str, Any] = {}
@@ -145,7 +145,7 @@ def _outcome(report: Report) -> str:
     return "fail" if report.exit_code else "pass"
 
 
-def guide_link(check_id: str) -> str:
+def _guide_link(check_id: str) -> str:
     """The guide's section of a check (GitHub anchors drop the dots)."""
     return f"{GUIDE}#{check_id.replace('.', '')}"
 
@@ -165,7 +165,7 @@ def _check(result: Result, redact: Redactor) -> dict[str, Any]:
         "exchanges": redact.deep(exchanges),
         "elapsedMs": _milliseconds(result.elapsed),
         "fix": spec.fix,
-        "guide": guide_link(spec.id),
+        "guide": _guide_link(spec.id),
     }
 
 
@@ -240,13 +240,13 @@ def planned_lines(item: dict[str, Any], with_login: bool) -> list[str]:
     """A dry run's planned requests of one check, one line each."""
     lines = [
         f"{r['method']} ({_AUTH_WORDS[r['auth']] if with_login else 'no credentials'})"
-        + (f" {short_body(r['body'])}" if r["body"] is not None else "")
+        + (f" {_short_body(r['body'])}" if r["body"] is not None else "")
         for r in item["requests"]
     ]
     return lines + ([item["note"]] if item["note"] else [])
 
 
-def short_body(body: dict[str, Any] | str) -> str:
+def _short_body(body: dict[str, Any] | str) -> str:
     """The fields that matter in a planned body, in one line."""
     if not isinstance(body, dict):
         return "raw " + (body if len(body) <= 80 else body[:77] + "...")

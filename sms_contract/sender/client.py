@@ -130,11 +130,12 @@ def check_provider_url(url: str, *, allow_http_loopback: bool = False) -> str:
 
 
 def plain_http_refusal(url: str, *, allow_http_loopback: bool = False) -> str | None:
-    """Why nothing secret may go to ``url``, or ``None`` when it may.
+    """Why nothing secret may go to the plain http ``url``; ``None`` when it may.
 
-    The one rule for plain http, shared by ``send`` and ``verify``: ``https://``
-    is fine; ``http://`` only to a loopback host and only when allowed
-    explicitly (``allow_http_loopback``, ``--allow-http``), for local tests.
+    The one rule for plain http, shared by ``send`` and ``verify``: ``http://``
+    only to a loopback host and only when allowed explicitly
+    (``allow_http_loopback``, ``--allow-http``), for local tests. Any other
+    scheme is not this function's business (``None``).
     """
     parts = urlsplit(url)
     if parts.scheme.lower() != "http":

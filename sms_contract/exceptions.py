@@ -19,6 +19,7 @@ The hierarchy::
     ├── UnknownSelector (ValueError)     a verify ``--only``/``--skip`` naming no check
     ├── Unreachable                      verify: the endpoint cannot be reached
     ├── BudgetExhausted                  verify: a send past ``--max-sends``
+    ├── CredentialsInClear               verify: credentials about to go over plain http
     └── OpenApiMissing                   verify: the provider OpenAPI is not installed
 
 Errors that carry findings hold them as ``Violation`` objects.
@@ -175,6 +176,10 @@ class Unreachable(SmsContractError):
 
 class BudgetExhausted(SmsContractError):
     """A send past ``--max-sends`` was attempted; nothing was sent."""
+
+
+class CredentialsInClear(SmsContractError):
+    """A request would have carried credentials over plain http; it was not sent."""
 
 
 class OpenApiMissing(SmsContractError):

@@ -30,9 +30,15 @@ def test_wheel_installs_a_single_top_level_package_so_generic_names_never_clash(
     assert top_level == {"sms_contract"}
 
 
-def test_wheel_ships_the_schema_openapi_spec_and_examples(wheel):
+def test_wheel_ships_the_schemas_openapi_spec_and_examples(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for document in ("sms-send.schema.json", "provider.openapi.yaml", "SPEC.md"):
+    shipped = (
+        "sms-send.schema.json",
+        "provider.openapi.yaml",
+        "SPEC.md",
+        "verify-report.schema.json",
+    )
+    for document in shipped:
         assert f"sms_contract/schema/{document}" in names
     assert any(name.startswith("sms_contract/schema/examples/invalid/") for name in names)
     assert any(name.startswith("sms_contract/mock_provider/ui/templates/") for name in names)

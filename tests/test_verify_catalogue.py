@@ -46,9 +46,27 @@ def test_every_probe_a_check_names_can_be_planned():
             plan(probe, SETUP)
 
 
+def _guide_sections() -> dict[str, str]:
+    """Each section of the guide's "The checks", by heading, whitespace collapsed."""
+    text = GUIDE.read_text(encoding="utf-8").split("\n## The checks\n")[1]
+    text = text.split("\n## ")[0]
+    parts = re.split(r"^### (.+)\n", text, flags=re.MULTILINE)
+    pairs = zip(parts[1::2], parts[2::2], strict=True)
+    return {heading: " ".join(body.split()) for heading, body in pairs}
+
+
 def test_the_guide_has_a_section_per_check_id():
-    headings = re.findall(r"^### (\S+)$", GUIDE.read_text(encoding="utf-8"), re.MULTILINE)
-    assert headings == [spec.id for spec in CATALOGUE]
+    assert list(_guide_sections()) == [spec.id for spec in CATALOGUE]
+
+
+def test_every_check_says_how_to_fix_it():
+    assert all(spec.fix.strip() for spec in CATALOGUE)
+
+
+def test_the_guide_ends_each_section_with_exactly_the_catalogues_fix_text():
+    sections = _guide_sections()
+    for spec in CATALOGUE:
+        assert sections[spec.id].endswith(f"**Fix:** {spec.fix}"), spec.id
 
 
 def test_a_full_run_fits_the_default_budget_of_20_sends():

@@ -10,26 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from verify_servers import (  # noqa: F401 - fixtures
-    LOGIN,
-    PASSWORD,
-    provider_fixture,
-    tls_files_fixture,
-)
+from click.testing import Result
+from helpers.reports import read_report, statuses
+from helpers.verify_cli import ENV, LOGIN, PASSWORD, TO, run_verify
+from verify_servers import provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
-from sms_contract.cli import cli
 from sms_contract.contract_tests.catalogue import CATALOGUE
 from sms_contract.schema import load_schema
 
-TO = "+33612345678"
 SECRET_FORMS = (PASSWORD, base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode())
-
-
-def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
-    """``sms-contract verify ARGS`` in-process."""
-    runner = CliRunner()
-    return runner.invoke(cli, ["verify", *args], env=env, input=input, catch_exceptions=False)
 
 
 def live(served: Any, *args: str) -> list[str]:
@@ -40,23 +29,21 @@ def live(served: Any, *args: str) -> list[str]:
     return [*base, "--timeout", "5", *args]
 
 
-# A wide terminal, so table cells are not wrapped whatever the caller's COLUMNS.
-ENV = {"VERIFY_PW": PASSWORD, "COLUMNS": "200"}
-
-
 def test_exit_code_is_0_when_no_must_check_fails(provider, tmp_path):
     served = provider()
-    result = run(*live(served, "--json", str(tmp_path / "r.json")), env=ENV)
+    result = run_verify(*live(served, "--json", str(tmp_path / "r.json")), env=ENV)
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    assert report["exitCode"] == 0
-    assert report["summary"]["fail"] == 0
+    report = read_report(tmp_path / "r.json")
+    verdict = report["verdict"]
+    assert (verdict["outcome"], verdict["exitCode"], verdict["unreachable"]) == ("pass", 0, None)
+    assert verdict["text"].startswith("PASS: every MUST check passed")
+    assert sum(counts["fail"] for counts in report["summary"].values()) == 0
     assert "PASS: every MUST check passed" in result.stdout
 
 
 def test_exit_code_is_1_when_a_must_check_fails_and_the_failure_is_explained(provider):
     served = provider("no-auth")
-    result = run(*live(served), env=ENV)
+    result = run_verify(*live(served), env=ENV)
     assert result.exit_code == 1
     assert "FAIL: 2 MUST check(s) failed" in result.stdout
     assert "auth.required" in result.stdout
@@ -66,7 +53,7 @@ def test_exit_code_is_1_when_a_must_check_fails_and_the_failure_is_explained(pro
 
 def test_exit_code_is_0_when_only_should_checks_fail(provider):
     served = provider("strict-fields")
-    result = run(*live(served), env=ENV)
+    result = run_verify(*live(served), env=ENV)
     assert result.exit_code == 0
     assert "1 SHOULD advice" in result.stdout
 
@@ -76,7 +63,7 @@ def test_exit_code_is_3_when_the_endpoint_is_unreachable_and_reports_are_still_w
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
-    result = run(
+    result = run_verify(
         f"https://127.0.0.1:{port}/sms",
         "--to",
         TO,
@@ -87,7 +74,7 @@ def test_exit_code_is_3_when_the_endpoint_is_unreachable_and_reports_are_still_w
     )
     assert result.exit_code == 3
     assert "UNREACHABLE" in result.stdout
-    assert json.loads(json_path.read_text(encoding="utf-8"))["exitCode"] == 3
+    assert read_report(json_path)["verdict"]["exitCode"] == 3
     assert ET.parse(junit_path).getroot().find("testsuite") is not None
 
 
@@ -108,7 +95,7 @@ def test_exit_code_is_3_when_the_endpoint_is_unreachable_and_reports_are_still_w
     ],
 )
 def test_usage_errors_exit_2_with_a_message(args, message):
-    result = run("https://sms.example/send", *args, env={"UNSET_VAR": None})  # type: ignore[dict-item]
+    result = run_verify("https://sms.example/send", *args, env={"UNSET_VAR": None})  # type: ignore[dict-item]
     assert result.exit_code == 2
     assert message in result.output
 
@@ -117,14 +104,14 @@ def test_usage_errors_exit_2_with_a_message(args, message):
     "url", ["ftp://sms.example/send", "sms.example/send", "https://user:pw@sms.example/send"]
 )
 def test_a_url_that_is_not_http_or_holds_credentials_is_a_usage_error(url):
-    result = run(url, "--to", TO)
+    result = run_verify(url, "--to", TO)
     assert result.exit_code == 2
     assert "pw@" not in result.output
 
 
 def test_dry_run_lists_the_planned_requests_and_sends_nothing(provider):
     served = provider()
-    result = run(*live(served, "--dry-run"), env=ENV)
+    result = run_verify(*live(served, "--dry-run"), env=ENV)
     assert result.exit_code == 0
     assert served.recorded.requests == []
     assert "DRY RUN: 18 send(s) planned, nothing sent" in result.stdout
@@ -134,11 +121,11 @@ def test_dry_run_lists_the_planned_requests_and_sends_nothing(provider):
 def test_max_sends_is_respected_and_the_rest_is_skipped_for_budget(provider, tmp_path):
     served = provider()
     json_path = tmp_path / "r.json"
-    result = run(*live(served, "--max-sends", "4", "--json", str(json_path)), env=ENV)
+    result = run_verify(*live(served, "--max-sends", "4", "--json", str(json_path)), env=ENV)
     assert result.exit_code == 0
     assert served.recorded.posts <= 4
-    report = json.loads(json_path.read_text(encoding="utf-8"))
-    assert report["sends"] == served.recorded.posts
+    report = read_report(json_path)
+    assert report["run"]["sends"] == served.recorded.posts
     budget = [c for c in report["checks"] if c["summary"].startswith("send budget")]
     assert budget and {c["status"] for c in budget} == {"skip"}
 
@@ -146,9 +133,10 @@ def test_max_sends_is_respected_and_the_rest_is_skipped_for_budget(provider, tmp
 def test_junit_and_json_reports_are_well_formed_one_testcase_per_check(provider, tmp_path):
     served = provider("no-auth")
     json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
-    result = run(*live(served, "--json", str(json_path), "--junit", str(junit_path)), env=ENV)
+    args = live(served, "--json", str(json_path), "--junit", str(junit_path))
+    result = run_verify(*args, env=ENV)
     assert result.exit_code == 1
-    report = json.loads(json_path.read_text(encoding="utf-8"))
+    report = read_report(json_path)
     assert [c["id"] for c in report["checks"]] == [spec.id for spec in CATALOGUE]
     suite = ET.parse(junit_path).getroot().find("testsuite")
     assert suite is not None
@@ -175,21 +163,23 @@ def _assert_no_secret(*texts: str) -> None:
             assert secret.rstrip("=") not in text
 
 
-def test_the_password_never_appears_in_output_or_files_even_when_echoed(provider, tmp_path):
+def test_the_password_never_appears_in_output_or_any_report_even_when_echoed(provider, tmp_path):
     served = provider("echo-secrets+strict-fields")
-    json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
-    result = run(*live(served, "--json", str(json_path), "--junit", str(junit_path)), env=ENV)
+    paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "junit", "html", "markdown")}
+    options = [item for kind, path in paths.items() for item in (f"--{kind}", str(path))]
+    result = run_verify(*live(served, *options), env=ENV)
     assert result.exit_code == 0
     assert "echo" in result.stdout  # the echoing answer is shown, redacted
-    files = (json_path.read_text(encoding="utf-8"), junit_path.read_text(encoding="utf-8"))
-    assert "***" in files[0]
-    _assert_no_secret(result.stdout, result.stderr, *files)
+    files = {kind: path.read_text(encoding="utf-8") for kind, path in paths.items()}
+    for kind in ("json", "junit", "html"):  # the formats that carry the evidence
+        assert "echo" in files[kind] and "***" in files[kind], kind
+    _assert_no_secret(result.stdout, result.stderr, *files.values())
 
 
 def test_the_password_is_prompted_for_without_echo_when_no_env_var_is_given(provider):
     served = provider()
     args = [served.url, "--to", TO, "--login", LOGIN, "--cacert", str(served.ca)]
-    result = run(*args, "--only", "auth", input=PASSWORD + "\n")
+    result = run_verify(*args, "--only", "auth", input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     assert f"Password for {LOGIN}" in result.stderr
     _assert_no_secret(result.stdout, result.stderr)
@@ -199,30 +189,33 @@ def test_only_and_skip_select_checks_by_id_or_prefix(provider, tmp_path):
     served = provider()
     json_path = tmp_path / "r.json"
     args = ("--only", "payload", "--skip", "payload.e164-15-digits", "--json", str(json_path))
-    result = run(*live(served, *args), env=ENV)
+    result = run_verify(*live(served, *args), env=ENV)
     assert result.exit_code == 0
-    ids = [c["id"] for c in json.loads(json_path.read_text(encoding="utf-8"))["checks"]]
+    ids = [c["id"] for c in read_report(json_path)["checks"]]
     expected = [s.id for s in CATALOGUE if s.id.startswith("payload.")]
     assert ids == [i for i in expected if i != "payload.e164-15-digits"]
 
 
-def test_help_shows_examples_and_the_exit_codes():
-    result = run("--help")
+def test_help_shows_examples_the_reports_and_the_exit_codes():
+    result = run_verify("--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert "--dry-run" in result.stdout
     assert "3 the endpoint is unreachable" in result.stdout
+    assert "--html verify.html --json verify.json --markdown" in result.stdout
+    assert "--allow-http" in result.stdout
+    assert "an integrity check, not a signature" in " ".join(result.stdout.split())
 
 
 def test_list_checks_prints_every_check_id():
-    result = run("--list-checks")
+    result = run_verify("--list-checks")
     assert result.exit_code == 0
     for spec in CATALOGUE:
         assert spec.id in result.stdout
 
 
 def test_without_a_url_the_built_in_fake_provider_is_checked_and_passes():
-    result = run("--skip", "tls.legacy-refused")
+    result = run_verify("--skip", "tls.legacy-refused")
     assert result.exit_code == 0, result.output
     assert "PASS: every MUST check passed; 0 SHOULD advice" in result.stdout
 
@@ -232,7 +225,7 @@ def test_fuzz_fails_with_a_clear_message_when_the_openapi_is_not_shipped(monkeyp
         raise FileNotFoundError("provider.openapi.yaml")
 
     monkeypatch.setattr("sms_contract.schema.load_openapi", missing)
-    result = run("https://sms.example/send", "--to", TO, "--fuzz", "5")
+    result = run_verify("https://sms.example/send", "--to", TO, "--fuzz", "5")
     assert result.exit_code == 2
     assert "--fuzz needs the provider OpenAPI (provider.openapi.yaml)" in result.stderr
 
@@ -256,7 +249,7 @@ def _openapi() -> dict[str, Any]:
 
 def _fuzz(provider_url: str, ca: str | None, tmp_path: Path, *args: str) -> tuple[Result, dict]:
     json_path = tmp_path / "r.json"
-    result = run(
+    result = run_verify(
         provider_url,
         "--to",
         TO,
@@ -275,7 +268,7 @@ def _fuzz(provider_url: str, ca: str | None, tmp_path: Path, *args: str) -> tupl
         *args,
         env=ENV,
     )
-    return result, json.loads(json_path.read_text(encoding="utf-8"))
+    return result, read_report(json_path)
 
 
 def test_fuzz_finds_a_5xx_within_the_send_budget(provider, monkeypatch, tmp_path):
@@ -283,8 +276,7 @@ def test_fuzz_finds_a_5xx_within_the_send_budget(provider, monkeypatch, tmp_path
     served = provider("unicode-500")
     result, report = _fuzz(served.url, served.ca, tmp_path, "--fuzz", "30", "--max-sends", "25")
     assert served.recorded.posts <= 25
-    statuses = {c["id"]: c["status"] for c in report["checks"]}
-    assert statuses["fuzz.no-5xx"] == "fail", result.output
+    assert statuses(report)["fuzz.no-5xx"] == "fail", result.output
     assert result.exit_code == 1
     assert "500 server error" in json.dumps(report)
 
@@ -293,7 +285,6 @@ def test_fuzz_against_a_conforming_provider_finds_nothing(provider, monkeypatch,
     monkeypatch.setattr("sms_contract.contract_tests.fuzz.load_provider_openapi", _openapi)
     served = provider()
     result, report = _fuzz(served.url, served.ca, tmp_path, "--fuzz", "25")
-    statuses = {c["id"]: c["status"] for c in report["checks"]}
-    assert statuses == {"fuzz.no-5xx": "pass", "fuzz.conformance": "pass"}, result.output
+    assert statuses(report) == {"fuzz.no-5xx": "pass", "fuzz.conformance": "pass"}, result.output
     assert result.exit_code == 0
     assert 0 < served.recorded.posts <= 25

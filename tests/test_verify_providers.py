@@ -8,6 +8,7 @@ import ssl
 from typing import Any
 
 import pytest
+from helpers.reports import check_report
 from verify_servers import (  # noqa: F401 - fixtures
     DEFECTS,
     LOGIN,
@@ -20,13 +21,16 @@ from verify_servers import (  # noqa: F401 - fixtures
 
 from sms_contract.contract_tests.catalogue import Level
 from sms_contract.contract_tests.checks import Status
+from sms_contract.contract_tests.evidence import Redactor
+from sms_contract.contract_tests.reports import build
 from sms_contract.contract_tests.runner import Options, Report, Runner
 
 TO, LONG_TO = "+33612345678", "+882123456789012"
 
 
 def verify(url: str, cacert: str | None = None, **overrides: Any) -> Report:
-    """Run every check against ``url`` with the test credentials and numbers."""
+    """Run every check against ``url`` with the test credentials and numbers; its report
+    model must follow the report schema."""
     settings: dict[str, Any] = {
         "long_to": LONG_TO,
         "login": LOGIN,
@@ -35,7 +39,9 @@ def verify(url: str, cacert: str | None = None, **overrides: Any) -> Report:
         "timeout": 5.0,
         **overrides,
     }
-    return Runner(Options(url, TO, **settings)).run()
+    report = Runner(Options(url, TO, **settings)).run()
+    check_report(build(report, Redactor(LOGIN, (PASSWORD,))))
+    return report
 
 
 def statuses(report: Report) -> dict[str, str]:
@@ -96,9 +102,11 @@ def test_insecure_goes_on_past_a_bad_certificate_and_still_fails_tls_certificate
     assert statuses(report)["payload.notification"] == "pass"
 
 
-def test_plain_http_fails_tls_https_only_and_the_tls_checks_do_not_apply(provider):
+def test_plain_http_to_loopback_with_allow_http_fails_tls_https_only_and_checks_the_rest(
+    provider,
+):
     served = provider(tls="none")
-    report = verify(served.url)
+    report = verify(served.url, allow_http=True)
     assert report.failed_ids == {"tls.https"}
     assert report.exit_code == 1
     assert statuses(report)["tls.certificate"] == "skip"

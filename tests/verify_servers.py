@@ -21,13 +21,12 @@ from typing import Any
 
 import pytest
 from flask import Flask, Response, jsonify, request
+from helpers.verify_cli import LOGIN, PASSWORD
 from werkzeug.serving import BaseWSGIServer, generate_adhoc_ssl_context, make_server
 
 from sms_contract.core.credentials import parse_basic
 from sms_contract.core.validation import check_body
 from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
-
-LOGIN, PASSWORD = "partner", "s3cret-Pa55word"
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -68,13 +68,27 @@ def describe_analysis(analysis: Analysis) -> str:
 @click.command()
 @click.option("--openapi", "which", flag_value="openapi", help="Print the provider OpenAPI.")
 @click.option("--spec", "which", flag_value="spec", help="Print the partner specification.")
+@click.option(
+    "--report",
+    "which",
+    flag_value="report",
+    help="Print the JSON Schema of the reports of verify --json.",
+)
 @click.option("--path", "show_path", is_flag=True, help="Print the file's path instead.")
 def schema(which: str | None, show_path: bool) -> None:
     """Print the shipped payload JSON Schema (default), the provider OpenAPI
-    (--openapi) or the partner specification (--spec)."""
+    (--openapi), the partner specification (--spec) or the JSON Schema of
+    verify's reports (--report).
+
+    \b
+    Examples:
+      sms-contract schema --report > verify-report.schema.json
+      sms-contract schema --report --path
+    """
     name = {
         "openapi": documents.OPENAPI_FILE,
         "spec": documents.SPEC_FILE,
+        "report": documents.REPORT_SCHEMA_FILE,
     }.get(which or "", documents.SCHEMA_FILE)
     if show_path:
         click.echo(str(documents.path(name)))

@@ -21,13 +21,8 @@ from rich.console import Console
 from sms_contract.cli._common import fail, read_password
 from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, select
 from sms_contract.contract_tests.evidence import Redactor
-from sms_contract.contract_tests.report import (
-    catalogue_table,
-    progress_line,
-    render,
-    write_json,
-    write_junit,
-)
+from sms_contract.contract_tests.reports import WRITERS, build
+from sms_contract.contract_tests.reports.terminal import catalogue_table, progress_line, render
 from sms_contract.contract_tests.runner import Options, Result, Runner
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.model import E164_PATTERN
@@ -132,16 +127,22 @@ Examples:
   export SMS_PASSWORD='...'
   sms-contract verify https://sms.example.com/inocx --to +33612345678 \\
       --login inocx --password-env SMS_PASSWORD --junit verify.xml
+  sms-contract verify https://sms.example.com/inocx --to +33612345678 \\
+      --login inocx --password-env SMS_PASSWORD \\
+      --html verify.html --json verify.json --markdown "$GITHUB_STEP_SUMMARY"
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --dry-run
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --only payload
   sms-contract verify https://sms.example.com/inocx --to +33612345678 --skip tls.legacy-refused
   sms-contract verify https://staging.example.com/sms --to +33612345678 --cacert ca.pem
+  sms-contract verify http://127.0.0.1:8080/sms --to +33612345678 --login inocx \\
+      --password-env SMS_PASSWORD --allow-http   # a local test server only
   sms-contract verify   # no URL: the built-in fake provider, to see a passing report
 
 \b
 Exit codes: 0 no MUST check failed (SHOULD failures are advice); 1 a MUST
 check failed; 2 bad usage; 3 the endpoint is unreachable (DNS, refused,
-timeout). The guide, with how to fix each check: docs/verify.md.
+timeout; an endpoint that answers none of its first two requests). The guide,
+with how to fix each check: docs/verify.md.
 """
 
 
@@ -175,6 +176,13 @@ timeout). The guide, with how to fix each check: docs/verify.md.
     "--insecure",
     is_flag=True,
     help="Go on past an invalid certificate (still reported as a MUST failure).",
+)
+@click.option(
+    "--allow-http",
+    is_flag=True,
+    help="Send the credentials over plain http:// to a loopback host (127.0.0.0/8, ::1, "
+    "localhost), as send does, to check a local test server; tls.https still fails. "
+    "Without it, checks that need the credentials are skipped on an http:// URL.",
 )
 @click.option(
     "--max-sends",
@@ -213,15 +221,27 @@ timeout). The guide, with how to fix each check: docs/verify.md.
 )
 @click.option("--fuzz-seed", type=int, metavar="SEED", help="Replay a --fuzz run (its seed).")
 @click.option(
-    "--junit",
+    "--html",
+    "html_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a JUnit XML report (one testcase per check).",
+    help="Write the report as one self-contained HTML page (evidence and how to fix each check).",
 )
 @click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a JSON report.",
+    help="Write the report as JSON (schema: sms-contract schema --report), with its SHA-256.",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a Markdown summary, for CI job pages.",
+)
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JUnit XML report (one testcase per check).",
 )
 @click.option("--list-checks", is_flag=True, help="List the checks and exit.")
 def verify(
@@ -232,6 +252,7 @@ def verify(
     password_env: str | None,
     cacert: Path | None,
     insecure: bool,
+    allow_http: bool,
     max_sends: int,
     dry_run: bool,
     only: tuple[str, ...],
@@ -240,8 +261,10 @@ def verify(
     latency: float,
     fuzz: int | None,
     fuzz_seed: int | None,
-    junit: Path | None,
+    html_path: Path | None,
     json_path: Path | None,
+    markdown_path: Path | None,
+    junit: Path | None,
     list_checks: bool,
 ) -> None:
     """Check that the SMS endpoint at URL meets the INO CX SMS contract.
@@ -250,6 +273,10 @@ def verify(
     fails the run), SHOULD (this project's readings and good practice:
     advice) or INFO. Live sends go only to your --to number, at most
     --max-sends of them; the password never appears in any output.
+
+    Every report (--html, --json, --markdown, --junit) carries the same checks
+    and verdict, a report id and the SHA-256 of the report's canonical JSON:
+    an integrity check, not a signature.
     """
     if list_checks:
         catalogue_table(_console(sys.stdout, Redactor()))
@@ -260,9 +287,12 @@ def verify(
     except UnknownSelector as error:
         fail(str(error))
     openapi = _openapi() if fuzz else None
+    paths = {"html": html_path, "json": json_path, "markdown": markdown_path, "junit": junit}
+    reports = {kind: path for kind, path in paths.items() if path is not None}
     settings: dict[str, Any] = {
         "long_to": _number(long_to, "--long-to", digits=15),
         "insecure": insecure,
+        "allow_http": allow_http,
         "max_sends": max_sends,
         "timeout": timeout,
         "latency": latency,
@@ -281,7 +311,7 @@ def verify(
                 cacert=ca_file,
                 **{**settings, "long_to": settings["long_to"] or DEMO_LONG_TO},
             )
-            code = _run(options, dry_run, junit, json_path, openapi)
+            code = _run(options, dry_run, reports, openapi)
         sys.exit(code)
     if to is None:
         fail("--to NUMBER is required: every SMS of the run goes to this number of yours")
@@ -293,7 +323,7 @@ def verify(
         cacert=str(cacert) if cacert else None,
         **settings,
     )
-    sys.exit(_run(options, dry_run, junit, json_path, openapi))
+    sys.exit(_run(options, dry_run, reports, openapi))
 
 
 def _openapi() -> dict[str, Any]:
@@ -308,8 +338,7 @@ def _openapi() -> dict[str, Any]:
 def _run(
     options: Options,
     dry_run: bool,
-    junit: Path | None,
-    json_path: Path | None,
+    reports: dict[str, Path],
     openapi: dict[str, Any] | None,
 ) -> int:
     runner = Runner(options, openapi=openapi)
@@ -334,12 +363,11 @@ def _run(
                     live.update(f"checking {spec.id}")
 
             report = runner.run(progress, starting)
-    render(report, out)
-    for path, writer in ((json_path, write_json), (junit, write_junit)):
-        if path is None:
-            continue
+    model = build(report, redact)
+    render(model, out)
+    for kind, path in reports.items():
         try:
-            writer(report, path, redact)
+            WRITERS[kind](model, path)
         except OSError as error:
             fail(f"cannot write {path}: {error.strerror}")
     return 0 if dry_run else report.exit_code

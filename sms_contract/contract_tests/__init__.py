@@ -7,7 +7,7 @@
 
 Modules: ``catalogue`` (every check: id, level, rule), ``probes`` (the
 requests and the one HTTP client), ``tls``, ``checks`` (how each check
-judges), ``fuzz`` (schemathesis), ``runner`` and ``report``.
+judges), ``fuzz`` (schemathesis), ``runner`` and ``reports`` (one model, every format).
 """
 
 from sms_contract.contract_tests.catalogue import CATALOGUE, CheckSpec, Level

@@ -11,6 +11,10 @@ Each check has a stable id, a level and the rule it checks:
 The implementations live in ``checks.py`` under the same ids, the requests in
 ``probes.py`` under the probe names listed here, and the partner guide
 (``docs/verify.md``) has a section per id; tests keep the four in step.
+
+How to fix each check is written here, once (``fix``, Markdown code spans
+allowed): the reports show it, and a test holds the guide's ``**Fix:**``
+paragraphs to exactly these texts, since the guide is not in the wheel.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ REQUIREMENTS = ("http", "https", "login", "long_to", "fuzz")
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One check: its id, level, the rule in one line and where the rule comes from.
+    """One check: its id, level, the rule in one line, where the rule comes from
+    and how to fix a failure.
 
     ``probes`` name the requests it needs (shared between checks, each sent
     once); ``requires`` what must be true before it runs.
@@ -47,6 +52,7 @@ class CheckSpec:
     basis: str
     probes: tuple[str, ...] = ()
     requires: tuple[str, ...] = ("http",)
+    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,19 +78,23 @@ _EMOJI = (
     "each, so this message needs two parts 📱✅"
 )
 
-#: payload check id -> (level, title, basis, variant).
-PAYLOAD_VARIANTS: dict[str, tuple[Level, str, str, Variant]] = {
+#: payload check id -> (level, title, basis, variant, how to fix).
+PAYLOAD_VARIANTS: dict[str, tuple[Level, str, str, Variant, str]] = {
     "payload.notification": (
         Level.MUST,
         "A NOTIFICATION with a sender is accepted (2xx)",
         "documented: the seven fields, type NOTIFICATION",
         Variant(f"{_TAG} Your appointment is confirmed for 12/03 at 10:00."),
+        "accept `POST` with `Content-Type: application/json; charset=utf-8` and the seven fields "
+        "`type`, `sender`, `to`, `retId`, `isUnicode`, `text`, `credits`; see the evidence for "
+        "the body sent and your answer.",
     ),
     "payload.marketing-no-sender": (
         Level.MUST,
         "A MARKETING SMS without the sender field is accepted (2xx)",
         "documented: without a sender the type switches to MARKETING",
         Variant(f"{_TAG} Sale: -30% this week. STOP 36111", type="MARKETING", sender=None),
+        "make `sender` optional; use your default sender when it is missing.",
     ),
     "payload.marketing-null-sender": (
         Level.SHOULD,
@@ -96,54 +106,71 @@ PAYLOAD_VARIANTS: dict[str, tuple[Level, str, str, Variant]] = {
             sender=None,
             null_sender=True,
         ),
+        "treat `null` as a missing sender.",
     ),
     "payload.marketing-empty-sender": (
         Level.SHOULD,
         'A MARKETING SMS with "sender": "" is accepted (2xx)',
         "reading 4: an empty sender means not set",
         Variant(f"{_TAG} Sale: -30% this week. STOP 36111", type="MARKETING", sender=""),
+        "treat the empty string as a missing sender, not as an invalid one.",
     ),
     "payload.gsm-plain": (
         Level.MUST,
         "A plain GSM-7 text (isUnicode false, 1 credit) is accepted (2xx)",
         "documented: isUnicode false for the standard SMS alphabet",
         Variant(f"{_TAG} Plain text: order #42 shipped, 2 items @ $10 (50% off)!"),
+        "accept `POST` with `Content-Type: application/json; charset=utf-8` and the seven fields, "
+        "`isUnicode` false and `credits` 1 for a plain text; see the evidence for the body sent "
+        "and your answer.",
     ),
     "payload.gsm-extension": (
         Level.SHOULD,
         "A GSM-7 text with extension characters (€ [ ] { } ~ ^ | \\) is accepted (2xx)",
         "reading 6: the extension table is GSM-7 (isUnicode false), two septets each",
         Variant(f"{_TAG} Price: 10€ [promo] {{code}} ~ ^ | \\ end"),
+        "do not refuse non-ASCII characters, and do not recompute `isUnicode` with a rule "
+        "stricter than GSM 03.38 (`sms-contract count TEXT` shows the encoding of a text).",
     ),
     "payload.gsm-accents": (
         Level.SHOULD,
         "A text with accents of the GSM alphabet (é è à ù Ç) is accepted as GSM-7 (2xx)",
         "reading 6: é è à ù ì ò É Ç are in the GSM alphabet (isUnicode false)",
         Variant(f"{_TAG} Rendez-vous confirmé à 10h, très bien. Où ? Ça marche."),
+        "decode the body as UTF-8, do not refuse non-ASCII characters, and do not recompute "
+        "`isUnicode` with a rule stricter than GSM 03.38 (`sms-contract count TEXT` shows the "
+        "encoding of a text).",
     ),
     "payload.ucs2-accents": (
         Level.MUST,
         "A text with characters outside GSM-7 (ê û ’) is accepted with isUnicode true (2xx)",
         "documented: isUnicode true for accents outside the standard alphabet",
         Variant(f"{_TAG} Fête de l’été : -30 % dès maintenant, sûr !"),
+        "decode the body as UTF-8, store the text in a Unicode column, and send it as UCS-2 when "
+        "`isUnicode` is true.",
     ),
     "payload.emoji-multipart": (
         Level.MUST,
         "A UCS-2 text with emoji needing several credits is accepted (2xx)",
         "documented: emoji make a text Unicode; credits count the SMS consumed",
         Variant(_EMOJI),
+        "support 4-byte UTF-8 (e.g. `utf8mb4` in MySQL) and concatenated SMS; do not refuse "
+        "`credits` above 1.",
     ),
     "payload.gsm-long-multipart": (
         Level.MUST,
         "A long GSM-7 text needing several credits is accepted (2xx)",
         "documented: credits count the SMS a send consumes",
         Variant(_LONG_GSM),
+        "accept texts longer than 160 characters and send them as concatenated SMS.",
     ),
     "payload.e164-15-digits": (
         Level.SHOULD,
         "A recipient number of 15 digits, the E.164 maximum, is accepted (2xx)",
         "reading 5: international format is E.164, up to 15 digits",
         Variant(f"{_TAG} A recipient number of 15 digits.", long_to=True),
+        "store numbers as strings of up to 16 characters (`+` and 15 digits), and do not validate "
+        "them against one country's rules.",
     ),
 }
 
@@ -155,8 +182,9 @@ _PAYLOAD_CHECKS = tuple(
         basis,
         probes=(f"send:{check_id.removeprefix('payload.')}",),
         requires=("http", "long_to") if variant.long_to else ("http",),
+        fix=fix,
     )
-    for check_id, (level, title, basis, variant) in PAYLOAD_VARIANTS.items()
+    for check_id, (level, title, basis, variant, fix) in PAYLOAD_VARIANTS.items()
 )
 
 #: Every check, in the order they run.
@@ -167,6 +195,11 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "The provider URL starts with https://",
         "documented: the provider URL must start with https://",
         requires=(),
+        fix=(
+            "serve the endpoint over HTTPS (a reverse proxy such as nginx or a cloud load "
+            "balancer in front of your application is enough) and give the platform the "
+            "`https://` URL."
+        ),
     ),
     CheckSpec(
         "tls.certificate",
@@ -175,6 +208,12 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "documented: https; the platform verifies certificates",
         probes=("tls",),
         requires=("https",),
+        fix=(
+            "use a certificate from a public CA (Let's Encrypt works) for the exact host name of "
+            "the URL, and serve the full chain (leaf and intermediates), not the leaf alone. A "
+            "self-signed or private-CA certificate will not be trusted by the platform; for a "
+            "staging endpoint with a private CA, pass `--cacert` to check the rest."
+        ),
     ),
     CheckSpec(
         "tls.version",
@@ -183,6 +222,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "documented https, as standardised today (RFC 8996 deprecates TLS 1.0 and 1.1)",
         probes=("tls",),
         requires=("https",),
+        fix=(
+            "enable TLS 1.2 and 1.3 on your server or load balancer (for nginx: `ssl_protocols "
+            "TLSv1.2 TLSv1.3;`)."
+        ),
     ),
     CheckSpec(
         "tls.legacy-refused",
@@ -191,6 +234,7 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "good practice (RFC 8996)",
         probes=("tls-legacy",),
         requires=("https",),
+        fix="remove `TLSv1` and `TLSv1.1` from the enabled protocols.",
     ),
     CheckSpec(
         "tls.expiry",
@@ -199,6 +243,7 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "good practice: renew before expiry",
         probes=("tls",),
         requires=("https",),
+        fix="renew it, and automate renewal (e.g. certbot or your cloud's managed certificates).",
     ),
     CheckSpec(
         "connection.test",
@@ -206,6 +251,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "Test connection: GET (or HEAD) answers 2xx with good credentials, 401/403 with bad",
         "reading 3: the Test connection button (advice, never a contract failure)",
         probes=("get-good", "get-wrong"),
+        fix=(
+            "answer `GET` (and `HEAD`) on the endpoint after checking the credentials, with `200` "
+            "and any body; do not send anything."
+        ),
     ),
     CheckSpec(
         "auth.required",
@@ -214,6 +263,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "documented: the provider may require a login and a password",
         probes=("post-none",),
         requires=("http", "login"),
+        fix=(
+            "check the HTTP Basic `Authorization` header on every request before anything else, "
+            "and refuse a missing one with `401`."
+        ),
     ),
     CheckSpec(
         "auth.wrong-password",
@@ -222,6 +275,7 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "documented: the provider may require a login and a password",
         probes=("post-wrong",),
         requires=("http", "login"),
+        fix="compare both the login and the password (in constant time), and refuse with `401`.",
     ),
     CheckSpec(
         "auth.challenge",
@@ -230,6 +284,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "reading 2: HTTP Basic; some HTTP clients send credentials only after a challenge",
         probes=("post-none", "post-wrong"),
         requires=("http", "login"),
+        fix=(
+            "answer missing or wrong credentials with `401` and `WWW-Authenticate: Basic "
+            'realm="sms"`; keep `403` for known credentials that may not send.'
+        ),
     ),
     CheckSpec(
         "auth.accepted",
@@ -238,6 +296,11 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "documented: the provider may require a login and a password",
         probes=("send:notification",),
         requires=("http", "login"),
+        fix=(
+            "check that the login and password configured for the platform are the ones your "
+            "endpoint expects; the login may hold letters, digits and `_ + . @ -` only, and the "
+            "password is sent as HTTP Basic (UTF-8)."
+        ),
     ),
     *_PAYLOAD_CHECKS,
     CheckSpec(
@@ -246,6 +309,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "A payload with an extra, unknown field is accepted (2xx)",
         "reading 10: ignore unknown fields so the format can grow",
         probes=("unknown-field",),
+        fix=(
+            "ignore unknown fields instead of rejecting them (for example, do not set "
+            '`additionalProperties: false` or `extra="forbid"` on your request model).'
+        ),
     ),
     CheckSpec(
         "idempotency.retry",
@@ -253,6 +320,11 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "A second send with the same retId is treated as the same SMS",
         "reading 8: a send with a known retId is a retry, not a new SMS",
         probes=("retry",),
+        fix=(
+            "keep the `retId`s you accepted; on a second send with a known `retId`, send nothing "
+            'and answer `200` with the first answer\'s id (and, if you like, `"duplicate": '
+            "true`)."
+        ),
     ),
     CheckSpec(
         "validation.rejects-invalid",
@@ -260,6 +332,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "Invalid payloads (broken JSON, missing fields, wrong types) are not accepted",
         "reading 9: a 4xx tells the platform the payload will never be accepted",
         probes=("invalid",),
+        fix=(
+            "validate the body against the contract (the JSON Schema: `sms-contract schema`) and "
+            "answer `400` or `422` listing what is wrong."
+        ),
     ),
     CheckSpec(
         "validation.no-5xx",
@@ -267,6 +343,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "Invalid payloads never get a 5xx",
         "documented payload format; a 5xx makes the platform retry a send that cannot succeed",
         probes=("invalid",),
+        fix=(
+            "catch parsing and validation errors and answer `400`/`422`; keep `5xx` for real, "
+            "temporary failures of your side."
+        ),
     ),
     CheckSpec(
         "latency.5s",
@@ -274,6 +354,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "Every answer arrives within 5 seconds (the threshold is --latency)",
         "good practice: the platform waits for the answer of each send",
         probes=("get-good",),
+        fix=(
+            "answer as soon as the SMS is safely queued; hand it to the operator asynchronously "
+            "rather than waiting for the operator before answering."
+        ),
     ),
     CheckSpec(
         "fuzz.no-5xx",
@@ -282,6 +366,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "documented payload format, explored from the provider OpenAPI",
         probes=("fuzz",),
         requires=("http", "fuzz"),
+        fix=(
+            "the details list each payload that failed; replay the run with `--fuzz-seed`, fix "
+            "the crash, and answer invalid payloads with a `4xx`."
+        ),
     ),
     CheckSpec(
         "fuzz.conformance",
@@ -291,6 +379,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "the provider OpenAPI and readings 9 and 10",
         probes=("fuzz",),
         requires=("http", "fuzz"),
+        fix=(
+            "follow the details of each finding; refusals in `application/problem+json` (RFC "
+            "9457) match the OpenAPI exactly, but the platform does not require it."
+        ),
     ),
 )
 

@@ -88,28 +88,8 @@ class Exchange:
         """True when an HTTP answer came back."""
         return self.status is not None
 
-    def summary(self) -> str:
-        """``POST (login 'x') -> 200 accepted in 0.02 s``."""
-        result = (
-            f"{self.status} {self.reason}".strip() if self.answered else f"no answer: {self.error}"
-        )
-        return (
-            f"{self.label}: {self.method} ({self.auth}) -> {result} "
-            f"[{self.outcome}] in {self.elapsed:.2f} s"
-        )
-
-    def lines(self) -> list[str]:
-        """The evidence as readable lines."""
-        lines = [self.summary()]
-        if self.body is not None:
-            lines.append(f"  sent: {self.body}")
-        lines += [f"  {name}: {value}" for name, value in self.headers.items()]
-        if self.answer:
-            lines.append(f"  answer: {self.answer}")
-        return lines
-
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the evidence."""
+        """The JSON form of the evidence (as reports carry it; no floats, see reports.model)."""
         return {
             "label": self.label,
             "request": {"method": self.method, "url": self.url, "auth": self.auth},
@@ -117,7 +97,7 @@ class Exchange:
             "status": self.status,
             "reason": self.reason,
             "outcome": self.outcome,
-            "elapsedSeconds": round(self.elapsed, 3),
+            "elapsedMs": round(self.elapsed * 1000),
             "headers": self.headers,
             "answer": self.answer,
             "error": self.error,

@@ -31,13 +31,15 @@ from sms_contract.contract_tests.evidence import (
 )
 from sms_contract.core.credentials import basic_authorization
 from sms_contract.core.model import build_payload
-from sms_contract.exceptions import BudgetExhausted
+from sms_contract.exceptions import BudgetExhausted, CredentialsInClear, Unreachable
 
 #: The Content-Type of every send (reading 1).
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 USER_AGENT = f"sms-contract-verify/{__version__}"
 #: An unknown field a tolerant provider ignores (reading 10).
 UNKNOWN_FIELD = ("campaignRef", "sms-contract-verify")
+#: Requests left unanswered (timeouts) before an endpoint that never answered is unreachable.
+SILENT_TIMEOUTS = 2
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,14 @@ def plan(probe: str, setup: Setup) -> list[RequestSpec]:
     raise KeyError(f"unknown probe {probe!r}")
 
 
+def carries_credentials(probe: str, setup: Setup) -> bool:
+    """True when a request of ``probe`` sends the login (right or wrong password)."""
+    if setup.login is None:
+        return False
+    # The generated payloads of --fuzz are sent with the right credentials.
+    return probe == "fuzz" or any(request.auth != "none" for request in plan(probe, setup))
+
+
 class _Authorization(AuthBase):
     """Sets (or leaves out) the Authorization header; also keeps .netrc out."""
 
@@ -161,7 +171,13 @@ class _Authorization(AuthBase):
 
 class Target:
     """The endpoint under test: one ``requests`` session, ``verify`` passed on
-    every request, a send budget, and redaction of every secret."""
+    every request, a send budget, and redaction of every secret.
+
+    ``credentials_refused`` (why, when the URL is plain http) makes any request
+    carrying credentials raise ``CredentialsInClear`` instead of leaving. Once
+    the first ``SILENT_TIMEOUTS`` requests all went unanswered, every further
+    request raises ``Unreachable``.
+    """
 
     def __init__(
         self,
@@ -172,8 +188,10 @@ class Target:
         verify: str | bool = True,
         timeout: float = 10.0,
         max_sends: int = 20,
+        credentials_refused: str | None = None,
     ) -> None:
         self.url = url
+        self.credentials_refused = credentials_refused
         self.login = login
         self._password = password or ""
         self._wrong_password = f"wrong-{uuid.uuid4().hex[:12]}"
@@ -181,6 +199,8 @@ class Target:
         self.timeout = timeout
         self.max_sends = max_sends
         self.sent = 0
+        self.answered = 0
+        self.timeouts = 0
         #: The raw answer of the last request (``None`` after a network failure).
         self.last_response: requests.Response | None = None
         self.redact = Redactor(login, (self._password, self._wrong_password))
@@ -204,8 +224,22 @@ class Target:
         """The Authorization header for ``auth`` (``None`` for none)."""
         if self.login is None or auth == "none":
             return None
+        if self.credentials_refused is not None:
+            raise CredentialsInClear(self.credentials_refused)
         password = self._wrong_password if auth == "wrong" else self._password
         return basic_authorization(self.login, password)
+
+    def silence(self, enough: int = SILENT_TIMEOUTS) -> str | None:
+        """Why the endpoint counts as unreachable though it accepts connections: it
+        answered nothing, and ``enough`` requests timed out. ``None`` otherwise."""
+        if self.answered or self.timeouts < max(1, enough):
+            return None
+        parts = urlsplit(self.url)
+        return (
+            f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)} "
+            f"accepts connections but answered none of {self.timeouts} request(s) "
+            f"within {self.timeout:g} s"
+        )
 
     def send(self, spec: RequestSpec) -> Exchange:
         """Send ``spec`` (POST counts against the budget) and record the exchange."""
@@ -231,7 +265,13 @@ class Target:
         *,
         shown: str | None = None,
     ) -> Exchange:
-        """One raw request; ``BudgetExhausted`` (nothing sent) past ``--max-sends``."""
+        """One raw request; nothing is sent past ``--max-sends`` (``BudgetExhausted``),
+        with credentials over refused plain http (``CredentialsInClear``), or to a
+        silent endpoint (``Unreachable``)."""
+        silence = self.silence()
+        if silence is not None:
+            raise Unreachable(silence)
+        authorization = _Authorization(self.authorization(auth))
         if method == "POST":
             if self.sent >= self.max_sends:
                 raise BudgetExhausted(f"the send budget of {self.max_sends} is spent")
@@ -253,12 +293,13 @@ class Target:
                     self.url,
                     data=data,
                     headers=headers,
-                    auth=_Authorization(self.authorization(auth)),
+                    auth=authorization,
                     verify=self.verify,
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
         except requests.Timeout:
+            self.timeouts += 1
             exchange.elapsed = time.perf_counter() - started
             exchange.error = f"no answer within {self.timeout:g} s (timeout)"
             return exchange
@@ -267,6 +308,7 @@ class Target:
             exchange.error = self.redact(excerpt(f"{type(error).__name__}: {error}"))
             return exchange
         exchange.elapsed = time.perf_counter() - started
+        self.answered += 1
         self.last_response = answer
         exchange.status, exchange.reason = answer.status_code, answer.reason or ""
         exchange.headers = {

@@ -4,12 +4,18 @@ Order: a TCP connection (unreachable -> the run stops), the TLS handshakes,
 then each check in catalogue order. Before a check runs, the probes it needs
 that have not run yet are planned; if their sends do not fit in what is left
 of ``--max-sends`` the check is skipped for budget and nothing is sent.
+
+Credentials never travel over plain http (the rule ``send`` follows: only to
+a loopback host with ``--allow-http``): a check whose requests carry them is
+skipped. An endpoint that accepts connections but leaves its first requests
+unanswered is unreachable: the run stops there, after at most two timeouts
+(or at the end, when the only requests it got went unanswered).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +29,7 @@ from sms_contract.contract_tests.probes import (
     RequestSpec,
     Setup,
     Target,
+    carries_credentials,
     new_run_id,
     plan,
     safe_url,
@@ -30,6 +37,7 @@ from sms_contract.contract_tests.probes import (
 from sms_contract.contract_tests.tls import TlsFacts, Trust, Unreachable, connect, probe_legacy
 from sms_contract.contract_tests.tls import probe as probe_tls
 from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
+from sms_contract.sender.client import plain_http_refusal
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class Options:
     password: str | None = field(default=None, repr=False)
     cacert: str | None = None
     insecure: bool = False
+    allow_http: bool = False
     max_sends: int = 20
     timeout: float = 10.0
     latency: float = 5.0
@@ -50,6 +59,8 @@ class Options:
     fuzz_seed: int | None = None
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    #: The readings of the contract in force (name -> the interpretation chosen), for reports.
+    readings: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -162,6 +173,7 @@ class Runner:
             verify = False
         elif options.cacert:
             verify = options.cacert
+        refusal = plain_http_refusal(options.url, allow_http_loopback=options.allow_http)
         self.target = Target(
             options.url,
             login=options.login,
@@ -169,6 +181,7 @@ class Runner:
             verify=verify,
             timeout=options.timeout,
             max_sends=options.max_sends,
+            credentials_refused=refusal if options.login else None,
         )
 
     # -- the Evidence view ---------------------------------------------------------------
@@ -196,7 +209,13 @@ class Runner:
                 return "needs --long-to NUMBER, a 15-digit number of yours"
             if need == "fuzz" and not options.fuzz:
                 return "not requested: add --fuzz N"
-        return None
+        return self._in_clear(spec)
+
+    def _in_clear(self, spec: CheckSpec) -> str | None:
+        refusal = self.target.credentials_refused
+        if refusal is None or not any(carries_credentials(p, self.setup) for p in spec.probes):
+            return None
+        return f"not sent, so the credentials do not travel in clear: {refusal}"
 
     def _cost(self, probes: list[str], sends_left: int) -> int:
         cost = sum(r.sends for p in probes for r in plan(p, self.setup))
@@ -257,13 +276,24 @@ class Runner:
                 report.results.append(Result(spec, Verdict(Status.SKIP, f"unreachable: {error}")))
             report.finished = datetime.now(UTC)
             return report
-        for spec in self.specs:
+        for index, spec in enumerate(self.specs):
             if starting is not None:
                 starting(spec)
-            result = self._run_one(spec)
+            try:
+                result = self._run_one(spec)
+            except Unreachable as error:
+                report.unreachable = str(error)
+                report.results += [
+                    Result(rest, Verdict(Status.SKIP, f"unreachable: {error}"))
+                    for rest in self.specs[index:]
+                ]
+                break
             report.results.append(result)
             if progress is not None:
                 progress(result)
+        else:
+            # Over plain http most checks may be skipped: one timeout, nothing answered.
+            report.unreachable = self.target.silence(enough=1)
         report.sends = self.target.sent
         report.finished = datetime.now(UTC)
         return report
@@ -299,6 +329,9 @@ class Runner:
             if reason is None:
                 for probe in missing:
                     self._run_probe(probe)
+                silence = self.target.silence()
+                if silence is not None:
+                    raise Unreachable(silence)
         if reason is not None:
             return Result(spec, Verdict(Status.SKIP, reason), time.perf_counter() - started)
         verdict = IMPLEMENTATIONS[spec.id](self)

@@ -1,4 +1,5 @@
-"""The shipped contract documents: JSON Schema, OpenAPI, partner spec and examples.
+"""The shipped contract documents: JSON Schema, OpenAPI, partner spec and examples,
+and the JSON Schema of the reports ``sms-contract verify --json`` writes.
 
 The files are package data, so an installed wheel finds them outside the repo.
 """
@@ -16,6 +17,7 @@ import yaml
 SCHEMA_FILE = "sms-send.schema.json"
 OPENAPI_FILE = "provider.openapi.yaml"
 SPEC_FILE = "SPEC.md"
+REPORT_SCHEMA_FILE = "verify-report.schema.json"
 
 
 def path(name: str) -> Path:
@@ -62,6 +64,17 @@ def _inline(node: Any, ref: dict[str, str], replacement: dict[str, Any]) -> Any:
 def schema_version() -> str:
     """The version of the payload schema, e.g. ``1.0.0``."""
     return str(load_schema()["version"])
+
+
+def load_report_schema() -> dict[str, Any]:
+    """The JSON Schema of ``verify`` reports."""
+    result: dict[str, Any] = json.loads(read_text(REPORT_SCHEMA_FILE))
+    return result
+
+
+def report_schema_version() -> str:
+    """The version of the ``verify`` report format, e.g. ``1.0.0``."""
+    return str(load_report_schema()["version"])
 
 
 def examples(kind: str) -> dict[str, Any]:

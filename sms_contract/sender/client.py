@@ -123,18 +123,34 @@ def check_provider_url(url: str, *, allow_http_loopback: bool = False) -> str:
     _check_host(host)
     if port == 0:
         raise ConfigurationError("the provider URL's port must be between 1 and 65535")
-    if scheme == "http":
-        if not is_loopback(host):
-            raise ConfigurationError(
-                f"the provider URL must start with https:// (got {url!r}); plain http is "
-                "allowed only to a local test server (127.0.0.0/8, ::1, localhost)"
-            )
-        if not allow_http_loopback:
-            raise ConfigurationError(
-                f"the provider URL must start with https:// (got {url!r}); plain http to a "
-                "local test server must be allowed explicitly (allow_http_loopback, --allow-http)"
-            )
+    refusal = plain_http_refusal(url, allow_http_loopback=allow_http_loopback)
+    if refusal is not None:
+        raise ConfigurationError(refusal)
     return url
+
+
+def plain_http_refusal(url: str, *, allow_http_loopback: bool = False) -> str | None:
+    """Why nothing secret may go to the plain http ``url``; ``None`` when it may.
+
+    The one rule for plain http, shared by ``send`` and ``verify``: ``http://``
+    only to a loopback host and only when allowed explicitly
+    (``allow_http_loopback``, ``--allow-http``), for local tests. Any other
+    scheme is not this function's business (``None``).
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return None
+    if not is_loopback(parts.hostname or ""):
+        return (
+            f"the provider URL must start with https:// (got {url!r}); plain http is "
+            "allowed only to a local test server (127.0.0.0/8, ::1, localhost)"
+        )
+    if not allow_http_loopback:
+        return (
+            f"the provider URL must start with https:// (got {url!r}); plain http to a "
+            "local test server must be allowed explicitly (allow_http_loopback, --allow-http)"
+        )
+    return None
 
 
 def _check_host(host: str) -> None:

@@ -25,6 +25,10 @@ class InputError(SmsContractError, ValueError):
     """Input that cannot be read as a payload: bad bytes, bad JSON, not an object."""
 
 
+class ReadingError(SmsContractError, ValueError):
+    """An unknown reading name or value; the message lists the valid ones, on one line."""
+
+
 class ConfigurationError(SmsContractError, ValueError):
     """A provider client that cannot be set up: bad URL, bad login, missing CA file..."""
 

@@ -6,7 +6,6 @@ from pydantic import ValidationError
 
 from sms_contract import PayloadBuildError, SmsPayload, build_payload
 from sms_contract.core.model import (
-    Mismatch,
     normalize_number,
     required_type,
     sender_is_set,
@@ -221,12 +220,16 @@ def test_mismatches_is_empty_for_a_consistent_payload():
 
 def test_mismatches_reports_is_unicode_and_credits_that_disagree_with_the_text():
     inconsistent = payload(text="Votre reçu 😀" + "a" * 70, isUnicode=False, credits=1)
-    assert inconsistent.mismatches() == [
-        Mismatch("isUnicode", False, True),
-        Mismatch("credits", 1, 2),
+    assert [(m.field, m.declared, m.computed, m.code) for m in inconsistent.mismatches()] == [
+        ("isUnicode", False, True, "is_unicode_mismatch"),
+        ("credits", 1, 2, "credits_mismatch"),
     ]
-    assert inconsistent.mismatches()[1].message == "credits is 1 but the text needs 2"
+    assert inconsistent.mismatches()[1].message == (
+        "credits is 1 but the text needs 2 (83 UTF-16 units make 2 parts of up to 67)"
+    )
 
 
 def test_mismatches_reports_an_extension_character_counted_as_one_septet():
-    assert payload(text="a" * 159 + "€", credits=1).mismatches() == [Mismatch("credits", 1, 2)]
+    [mismatch] = payload(text="a" * 159 + "€", credits=1).mismatches()
+    assert (mismatch.field, mismatch.declared, mismatch.computed) == ("credits", 1, 2)
+    assert "161 septets make 2 parts of up to 153" in mismatch.message

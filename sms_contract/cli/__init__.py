@@ -16,6 +16,7 @@ from sms_contract import __version__
 #: command name -> "module:attribute" of its click command.
 COMMANDS = {
     "count": "sms_contract.cli.contract:count",
+    "readings": "sms_contract.cli.contract:readings",
     "schema": "sms_contract.cli.contract:schema",
     "send": "sms_contract.cli.send:send",
     "test-connection": "sms_contract.cli.send:test_connection",

@@ -18,11 +18,13 @@ from sms_contract.cli._common import (
     check_unicode,
     fail,
     read_password,
+    reading_option,
 )
 from sms_contract.cli.contract import describe_analysis
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.encoding import analyze
 from sms_contract.core.model import SmsType, build_payload
+from sms_contract.core.readings import Readings
 from sms_contract.exceptions import (
     ConfigurationError,
     PayloadBuildError,
@@ -164,6 +166,7 @@ def _retries_on_stderr() -> Iterator[None]:
     help="Attempts in all, retries included.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the JSON and its credits; send nothing.")
+@reading_option
 def send(
     url: str | None,
     to: str,
@@ -180,11 +183,13 @@ def send(
     as_json: bool,
     max_attempts: int,
     dry_run: bool,
+    readings: Readings,
 ) -> None:
     """Build one SMS payload as the platform does and POST it to a provider.
 
     The payload gets E.164 'to', computed isUnicode and credits, the type rule
-    and a retId. Retries 408, 429, 5xx and network failures with exponential
+    and a retId; under --reading to=digits 'to' is written without '+', and
+    credits follow the reading credits. Retries 408, 429, 5xx and network failures with exponential
     backoff and full jitter, honouring Retry-After, with the same retId.
 
     \b
@@ -210,6 +215,7 @@ def send(
             requested,
             ret_id=ret_id,
             default_region=region.upper() if region else None,
+            readings=readings,
         )
     except PayloadBuildError as error:
         fail(str(error))
@@ -297,13 +303,14 @@ def _dry_run(
                 "url": url,
                 "body": body,
                 "payload": payload.to_json_dict(),
+                "readings": payload.readings.to_dict(),
                 "analysis": analysis.to_dict(),
             }
         )
         return
     click.echo(body)
     click.echo()
-    click.echo(describe_analysis(analysis))
+    click.echo(describe_analysis(analysis, payload.readings.credits))
     where = f" to {url}" if url else ""
     click.echo(f"dry run: nothing was sent{where}")
 

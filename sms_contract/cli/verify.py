@@ -28,7 +28,7 @@ from sms_contract.contract_tests.report import (
     write_json,
     write_junit,
 )
-from sms_contract.contract_tests.runner import Options, Result, Runner
+from sms_contract.contract_tests.runner import DEFAULT_MAX_SENDS, Options, Result, Runner
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.model import E164_PATTERN
 
@@ -178,7 +178,7 @@ timeout). The guide, with how to fix each check: docs/verify.md.
 @click.option(
     "--max-sends",
     type=click.IntRange(0),
-    default=20,
+    default=DEFAULT_MAX_SENDS,
     show_default=True,
     help="Most POSTs (possible SMS) the run may send; checks beyond are skipped.",
 )

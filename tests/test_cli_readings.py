@@ -114,6 +114,16 @@ def test_validate_with_credits_either_accepts_simple_credits_with_a_warning():
     )
 
 
+def test_validate_json_names_the_readings_the_payload_was_judged_under():
+    result = validate(WITHOUT_PLUS, "--json", "--reading", "credits=either")
+    assert json.loads(result.output)["readings"] == {
+        "unicode": "allowed",
+        "credits": "either",
+        "to": "either",
+        "unknown-fields": "warn",
+    }
+
+
 def test_validate_follows_the_readings_of_the_environment():
     assert validate(WITHOUT_PLUS, env={READINGS_ENV: "unicode=exact to=e164"}).exit_code == 1
     options_win = validate(WITHOUT_PLUS, "--reading", "to=either", env={READINGS_ENV: "to=e164"})

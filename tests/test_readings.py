@@ -306,6 +306,8 @@ def test_strict_fields_is_an_alias_of_unknown_fields_reject(readings_, strict_fi
     document = {**BASE, "campaign": "spring"}
     result = check_document(document, readings=readings_, strict_fields=strict_fields)
     assert result.valid is not refused
+    assert result.readings is not None
+    assert result.readings.unknown_fields == ("reject" if refused else "warn")
     body = check_body(json.dumps(document), readings=readings_, strict_fields=strict_fields)
     assert body.valid is not refused
 

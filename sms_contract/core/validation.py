@@ -47,10 +47,13 @@ class Violation:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The verdict on one document: violations make it invalid, warnings do not."""
+    """The verdict on one document: violations make it invalid, warnings do not.
+    ``readings`` are those it was judged under (``None`` when the body could
+    not be read, so no reading applied)."""
 
     violations: list[Violation] = field(default_factory=list)
     warnings: list[Violation] = field(default_factory=list)
+    readings: Readings | None = None
 
     @property
     def valid(self) -> bool:
@@ -59,11 +62,14 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the verdict."""
-        return {
+        document: dict[str, Any] = {
             "valid": self.valid,
             "violations": [v.to_dict() for v in self.violations],
             "warnings": [w.to_dict() for w in self.warnings],
         }
+        if self.readings is not None:
+            document["readings"] = self.readings.to_dict()
+        return document
 
 
 class BodyError(InputError):
@@ -259,7 +265,7 @@ def check_document(
     if not isinstance(document, dict):
         kind = _json_kind(document)
         message = f"the payload is a JSON {kind}; a JSON object is expected"
-        return CheckResult([Violation("", "not_an_object", message)])
+        return CheckResult([Violation("", "not_an_object", message)], readings=readings)
     known = _known_fields()
     unknown = [
         Violation(pointer(name), "unknown_field", f"{name!r} is not a field of the contract")
@@ -275,7 +281,7 @@ def check_document(
     consistency = _consistency(payload, violations, readings)
     violations += [finding for tolerated, finding in consistency if not tolerated]
     warnings += [finding for tolerated, finding in consistency if tolerated]
-    return CheckResult(violations, warnings + _advice(payload))
+    return CheckResult(violations, warnings + _advice(payload), readings)
 
 
 def _with_strict_fields(readings: Readings, strict_fields: bool | None) -> Readings:

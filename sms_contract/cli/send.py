@@ -224,7 +224,7 @@ def send(
             f"note: no sender, so the type is {payload.type} (the platform's rule)", err=True
         )
     if dry_run:
-        _dry_run(payload, url, allow_http, login, as_json)
+        _dry_run(payload, readings, url, allow_http, login, as_json)
         return
     if url is None:
         fail("--url is required (or use --dry-run to send nothing)")
@@ -286,7 +286,12 @@ def _unavailable_dict(error: ProviderUnavailable) -> dict[str, Any]:
 
 
 def _dry_run(
-    payload: Any, url: str | None, allow_http: bool, login: str | None, as_json: bool
+    payload: Any,
+    readings: Readings,
+    url: str | None,
+    allow_http: bool,
+    login: str | None,
+    as_json: bool,
 ) -> None:
     if url is not None:
         try:
@@ -303,14 +308,14 @@ def _dry_run(
                 "url": url,
                 "body": body,
                 "payload": payload.to_json_dict(),
-                "readings": payload.readings.to_dict(),
+                "readings": readings.to_dict(),
                 "analysis": analysis.to_dict(),
             }
         )
         return
     click.echo(body)
     click.echo()
-    click.echo(describe_analysis(analysis, payload.readings.credits))
+    click.echo(describe_analysis(analysis, readings.credits))
     where = f" to {url}" if url else ""
     click.echo(f"dry run: nothing was sent{where}")
 

@@ -20,7 +20,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     StrictBool,
     StrictStr,
     ValidationError,
@@ -28,7 +27,13 @@ from pydantic import (
 )
 
 from sms_contract.core.encoding import MAX_PARTS, Analysis, analyze
-from sms_contract.core.readings import BY_NAME, E164_PATTERN, Readings, accepted_credits
+from sms_contract.core.readings import (
+    BY_NAME,
+    DEFAULTS,
+    E164_PATTERN,
+    Readings,
+    accepted_credits,
+)
 from sms_contract.exceptions import PayloadBuildError
 from sms_contract.schema import load_schema
 
@@ -92,28 +97,14 @@ class SmsPayload(BaseModel):
             raise ValueError("type must be MARKETING when sender is absent, null or empty")
         return self
 
-    #: The readings the payload was built under (the defaults when validated from JSON).
-    _readings: Readings = PrivateAttr(default_factory=Readings)
-
-    @property
-    def readings(self) -> Readings:
-        """The readings the payload was built under: its wire form and its
-        consistency check follow them."""
-        return self._readings
-
     def to_json_dict(self) -> dict[str, Any]:
-        """The wire form (``retId``, ``isUnicode``), leaving out an unset sender;
-        ``to`` loses its ``+`` under the reading ``to=digits``."""
-        document = self.model_dump(by_alias=True, exclude_unset=True)
-        if self._readings.to == "digits":
-            document["to"] = self.to.removeprefix("+")
-        return document
+        """The wire form (``retId``, ``isUnicode``), leaving out an unset sender."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
 
     def mismatches(self, readings: Readings | None = None) -> list[Mismatch]:
         """Each declared value that disagrees with the text (the consistency
-        check), under ``readings`` or else those the payload was built under."""
-        chosen = readings if readings is not None else self._readings
-        return consistency_mismatches(self.text, self.is_unicode, self.credits, chosen)
+        check), under ``readings`` (the defaults)."""
+        return consistency_mismatches(self.text, self.is_unicode, self.credits, readings)
 
 
 #: The reading that governs each field the consistency check compares.
@@ -160,7 +151,7 @@ def consistency_mismatches(
     the text (true: UCS-2 units), else in the one the text needs. A value of the
     wrong JSON type is not compared: the schema refuses it already.
     """
-    readings = readings if readings is not None else Readings()
+    readings = readings if readings is not None else DEFAULTS
     needed = analyze(text)
     counted, found = needed, []
     if is_unicode is True and not needed.is_unicode:
@@ -215,11 +206,11 @@ def _credits_mismatches(
     """The ``credits`` findings under the ``credits`` reading; ``as_declared``
     says the text was counted as UCS-2 because ``isUnicode`` says so."""
     accepted = accepted_credits(counted, readings.credits)
+    if declared in accepted and len(accepted) == 1:
+        return []
     prefix = "counted as UCS-2, as isUnicode declares: " if as_declared else ""
     concatenated, simple = counted.credits, counted.simple_credits
     if declared in accepted:
-        if len(accepted) == 1:
-            return []
         # credits=either, and the two counts differ: say which one was declared.
         if declared == concatenated:
             detail = f"{_concatenated(counted)}; the simple reading gives {_simple(counted)}"
@@ -281,12 +272,13 @@ def build_payload(
     unless given.
 
     Under ``readings`` (the defaults), ``to`` is written as the ``to`` reading says
-    and ``credits`` counted as the ``credits`` reading says (concatenated parts
-    for ``either``). ``is_unicode=True`` declares UCS-2 for a text GSM-7 could
+    (without ``+`` under ``to=digits``, which the strict model would not accept
+    back) and ``credits`` counted as the ``credits`` reading says (concatenated
+    parts for ``either``). ``is_unicode=True`` declares UCS-2 for a text GSM-7 could
     carry (refused under ``unicode=exact``); ``False`` for a text that needs
     UCS-2 is refused under every reading.
     """
-    readings = readings if readings is not None else Readings()
+    readings = readings if readings is not None else DEFAULTS
     if not text:
         raise PayloadBuildError("text", "the text is empty")
     if len(text) > TEXT_MAX_LENGTH:
@@ -318,7 +310,10 @@ def build_payload(
         first = error.errors()[0]
         culprit = ".".join(str(part) for part in first["loc"]) or "payload"
         raise PayloadBuildError(culprit, first["msg"]) from None
-    payload._readings = readings
+    if readings.to == "digits":
+        # Checked in E.164 above; the model states the strict schema, so the
+        # form without '+' is set past its validation.
+        return payload.model_copy(update={"to": payload.to.removeprefix("+")})
     return payload
 
 

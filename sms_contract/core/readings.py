@@ -216,6 +216,9 @@ READINGS: tuple[Reading, ...] = (
 
 BY_NAME: dict[str, Reading] = {reading.name: reading for reading in READINGS}
 
+#: Each reading and its value names, looked up by every ``Readings`` built.
+_VALUE_NAMES = [(reading, frozenset(reading.value_names)) for reading in READINGS]
+
 
 def _names() -> str:
     return ", ".join(BY_NAME)
@@ -240,9 +243,9 @@ class Readings:
     unknown_fields: UnknownFieldsReading = "warn"
 
     def __post_init__(self) -> None:
-        for reading in READINGS:
+        for reading, names in _VALUE_NAMES:
             value = getattr(self, reading.attribute)
-            if value not in reading.value_names:
+            if value not in names:
                 raise ReadingError(
                     f"unknown value {value!r} for the reading {reading.name}; "
                     f"its values are: {', '.join(reading.value_names)}"
@@ -258,7 +261,7 @@ class Readings:
         """``base`` (the defaults) with the readings of ``mapping`` (``{"to": "e164"}``)."""
         # Values are checked by __post_init__, so a str of any content may go in here.
         changes: dict[str, Any] = {_reading(n).attribute: v for n, v in mapping.items()}
-        return replace(base if base is not None else cls(), **changes)
+        return replace(base if base is not None else DEFAULTS, **changes)
 
     def to_dict(self) -> dict[str, str]:
         """``{"unicode": "allowed", ...}``, by reading name, in catalogue order."""
@@ -267,6 +270,10 @@ class Readings:
     def __str__(self) -> str:
         """``unicode=allowed credits=concatenated ...``: the form ``parse_readings`` reads."""
         return " ".join(f"{name}={value}" for name, value in self.to_dict().items())
+
+
+#: The defaults, built once (``Readings()`` checks its values each time).
+DEFAULTS = Readings()
 
 
 def parse_readings(items: Iterable[str], base: Readings | None = None) -> Readings:
@@ -291,9 +298,12 @@ def parse_readings(items: Iterable[str], base: Readings | None = None) -> Readin
 def accepted_credits(counted: Analysis, reading: CreditsReading) -> tuple[int, ...]:
     """The ``credits`` values the ``credits`` reading accepts for a text counted
     as ``counted``; the first is the one a builder writes."""
+    if reading == "concatenated":
+        return (counted.credits,)
+    if reading == "simple":
+        return (counted.simple_credits,)
     both = (counted.credits, counted.simple_credits)
-    chosen = {"concatenated": both[:1], "simple": both[1:], "either": both}[reading]
-    return tuple(dict.fromkeys(chosen))
+    return both if both[0] != both[1] else both[:1]
 
 
 def payload_schema(readings: Readings | None = None) -> dict[str, Any]:
@@ -305,7 +315,7 @@ def payload_schema(readings: Readings | None = None) -> dict[str, Any]:
     text, the validity of a number) is left to ``check_document``. The ``$id``
     of the shipped, strict schema is left out: this is another schema.
     """
-    readings = readings if readings is not None else Readings()
+    readings = readings if readings is not None else DEFAULTS
     schema = load_schema()
     del schema["$id"]
     schema["x-readings"] = readings.to_dict()

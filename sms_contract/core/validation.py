@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
 
 from sms_contract.core.model import SmsPayload, consistency_mismatches, is_valid_number
-from sms_contract.core.readings import BY_NAME, RECIPIENT_PATTERNS, Readings
+from sms_contract.core.readings import BY_NAME, DEFAULTS, RECIPIENT_PATTERNS, Readings
 from sms_contract.exceptions import InputError
 from sms_contract.schema import load_schema
 
@@ -261,7 +261,7 @@ def check_document(
     ``unknown-fields=reject`` and ``False`` ``unknown-fields=warn``, whatever
     ``readings`` says; ``None`` leaves ``readings`` alone.
     """
-    readings = _with_strict_fields(readings if readings is not None else Readings(), strict_fields)
+    readings = _with_strict_fields(readings if readings is not None else DEFAULTS, strict_fields)
     if not isinstance(document, dict):
         kind = _json_kind(document)
         message = f"the payload is a JSON {kind}; a JSON object is expected"
@@ -285,7 +285,7 @@ def check_document(
 
 
 def _with_strict_fields(readings: Readings, strict_fields: bool | None) -> Readings:
-    if strict_fields is None:
+    if strict_fields is None or (readings.unknown_fields == "reject") is strict_fields:
         return readings
     return replace(readings, unknown_fields="reject" if strict_fields else "warn")
 
@@ -380,6 +380,9 @@ def _recipient(
     violations, and the warnings."""
     to = payload.get("to")
     if not isinstance(to, str):
+        return violations, []
+    # The common case: the schema found nothing wrong with `to`, so it is E.164.
+    if reading != "digits" and all(v.pointer != "/to" for v in violations):
         return violations, []
     if reading != "digits" and ecma_regex(RECIPIENT_PATTERNS["e164"]).search(to):
         return _placed(violations, None), []

@@ -1,5 +1,5 @@
-"""Helpers shared by the CLI commands: exit codes, reading input, failing cleanly,
-and the ``--reading`` option."""
+"""Helpers shared by the CLI commands: reading input, failing cleanly, and the
+``--reading`` option."""
 
 from __future__ import annotations
 
@@ -12,16 +12,10 @@ from typing import Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
+from sms_contract.core.encoding import lone_surrogate_at
 from sms_contract.core.readings import Readings, parse_readings
 from sms_contract.exceptions import ReadingError
-
-EXIT_OK = 0
-#: The input, payload or endpoint breaks the contract.
-EXIT_INVALID = 1
-#: Bad usage or input that cannot be read at all.
-EXIT_USAGE = 2
-#: The endpoint cannot be reached (DNS, refused connection, timeout, TLS).
-EXIT_UNREACHABLE = 3
+from sms_contract.exit_codes import EXIT_USAGE
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -55,9 +49,9 @@ def decode_text(data: bytes, what: str) -> str:
 
 def check_unicode(text: str, what: str) -> str:
     """Refuse text holding lone surrogates (e.g. undecodable bytes in an argument)."""
-    for index, char in enumerate(text):
-        if "\ud800" <= char <= "\udfff":
-            fail(f"{what} holds an invalid character at position {index} (not valid UTF-8)")
+    index = lone_surrogate_at(text)
+    if index is not None:
+        fail(f"{what} holds an invalid character at position {index} (not valid UTF-8)")
     return text
 
 

@@ -9,8 +9,6 @@ import click
 
 from sms_contract import schema as documents
 from sms_contract.cli._common import (
-    EXIT_INVALID,
-    EXIT_OK,
     check_unicode,
     decode_text,
     fail,
@@ -20,6 +18,7 @@ from sms_contract.cli._common import (
 from sms_contract.core.encoding import Analysis, analyze
 from sms_contract.core.readings import READINGS, CreditsReading, Readings, accepted_credits
 from sms_contract.core.validation import BodyError, CheckResult, check_document, parse_object
+from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK
 
 
 @click.command()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sms_contract.core.readings import Readings
+from sms_contract.exceptions import UnknownSelector
 
 
 class Level(StrEnum):
@@ -319,10 +320,6 @@ CATALOGUE: tuple[CheckSpec, ...] = (
 )
 
 BY_ID: dict[str, CheckSpec] = {spec.id: spec for spec in CATALOGUE}
-
-
-class UnknownSelector(ValueError):
-    """An ``--only``/``--skip`` value that names no check."""
 
 
 def _matches(check_id: str, selector: str) -> bool:

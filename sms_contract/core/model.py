@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from sms_contract.core.encoding import MAX_PARTS, Analysis, analyze
+from sms_contract.core.encoding import MAX_PARTS, Analysis, analyze, lone_surrogate_at
 from sms_contract.core.readings import (
     BY_NAME,
     DEFAULTS,
@@ -285,7 +285,7 @@ def build_payload(
         raise PayloadBuildError(
             "text", f"the text has {len(text)} characters, more than {TEXT_MAX_LENGTH}"
         )
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if lone_surrogate_at(text) is not None:
         raise PayloadBuildError("text", "the text holds a lone surrogate (not valid Unicode)")
     if type not in SmsType.__members__:
         raise PayloadBuildError("type", f"type must be NOTIFICATION or MARKETING, not {type!r}")

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
 
+from sms_contract.core.encoding import lone_surrogate_at
+from sms_contract.core.findings import CheckResult, Violation, pointer
 from sms_contract.core.model import SmsPayload, consistency_mismatches, is_valid_number
 from sms_contract.core.readings import BY_NAME, DEFAULTS, RECIPIENT_PATTERNS, Readings
-from sms_contract.exceptions import InputError
+from sms_contract.exceptions import BodyError
 from sms_contract.schema import load_schema
 
 #: Deepest nesting accepted in a body; a payload is one flat object.
@@ -28,61 +30,6 @@ MAX_DEPTH = 32
 #: Operators truncate or refuse longer sender names (alphanumeric / numeric).
 SENDER_ALPHANUMERIC_MAX = 11
 SENDER_NUMERIC_MAX = 15
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One broken rule: where (JSON pointer), which rule (code), and why."""
-
-    pointer: str
-    code: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        """The JSON form used in problem+json bodies and reports."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The verdict on one document: violations make it invalid, warnings do not.
-    ``readings`` are those it was judged under (``None`` when the body could
-    not be read, so no reading applied)."""
-
-    violations: list[Violation] = field(default_factory=list)
-    warnings: list[Violation] = field(default_factory=list)
-    readings: Readings | None = None
-
-    @property
-    def valid(self) -> bool:
-        """True when nothing is violated."""
-        return not self.violations
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the verdict."""
-        document: dict[str, Any] = {
-            "valid": self.valid,
-            "violations": [v.to_dict() for v in self.violations],
-            "warnings": [w.to_dict() for w in self.warnings],
-        }
-        if self.readings is not None:
-            document["readings"] = self.readings.to_dict()
-        return document
-
-
-class BodyError(InputError):
-    """A body that is not a readable JSON object (a 400 in the fake provider)."""
-
-    def __init__(self, violation: Violation) -> None:
-        super().__init__(violation.message)
-        self.violation = violation
-
-
-def pointer(*parts: object) -> str:
-    """An RFC 6901 JSON pointer to ``parts``."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 # -- bytes -> JSON ----------------------------------------------------------------
@@ -151,7 +98,7 @@ def parse_body(raw: bytes | str) -> Any:
 
 def _check_tree(document: Any) -> None:
     """Depth and lone surrogates everywhere; a pointer is built only for the culprit."""
-    if isinstance(document, str) and _LONE_SURROGATE.search(document):
+    if isinstance(document, str) and lone_surrogate_at(document) is not None:
         raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate")
     stack: list[tuple[Any, int, Any]] = [(document, 1, None)]
     while stack:
@@ -167,11 +114,11 @@ def _check_tree(document: Any) -> None:
             if depth >= MAX_DEPTH:
                 message = f"the JSON is nested deeper than {MAX_DEPTH} levels"
                 raise _refuse("too_deep", message, _path_pointer(here))
-            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+            if isinstance(key, str) and lone_surrogate_at(key) is not None:
                 message = "a key holds a lone UTF-16 surrogate"
                 raise _refuse("lone_surrogate", message, _path_pointer(path))
             if isinstance(value, str):
-                if _LONE_SURROGATE.search(value):
+                if lone_surrogate_at(value) is not None:
                     message = "a string holds a lone UTF-16 surrogate"
                     raise _refuse("lone_surrogate", message, _path_pointer(here))
             elif isinstance(value, dict | list):

@@ -1,28 +1,26 @@
-"""What one app instance holds: its configuration, its inbox and its fault store."""
+"""Where a Flask app keeps its ``ProviderState``, and how a request finds it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from flask import Flask, current_app
 
-from flask import current_app
+from sms_contract.mock_provider.service import ProviderState
 
-from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.storage.faults import FaultStore
-from sms_contract.mock_provider.storage.inbox import Inbox
-
+#: The key of the app's ``ProviderState`` in ``app.extensions``.
 EXTENSION = "sms_contract"
 
 
-@dataclass(frozen=True)
-class ProviderState:
-    """The configuration, the inbox and the fault store of the running app."""
+def attach(app: Flask, state: ProviderState) -> None:
+    """Make ``state`` the state of ``app``."""
+    app.extensions[EXTENSION] = state
 
-    config: ProviderConfig
-    inbox: Inbox
-    faults: FaultStore
+
+def state_of(app: Flask) -> ProviderState:
+    """The state of ``app``."""
+    found: ProviderState = app.extensions[EXTENSION]
+    return found
 
 
 def provider() -> ProviderState:
     """The state of the app handling the current request."""
-    state: ProviderState = current_app.extensions[EXTENSION]
-    return state
+    return state_of(current_app)  # type: ignore[arg-type]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,9 +18,10 @@ from typing import Any
 from flask import Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from sms_contract.mock_provider.config import NAMESPACE_PATTERN
+from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
+from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.storage.inbox import Inbox, MessageFilter
+from sms_contract.mock_provider.storage.inbox import MessageFilter
 from sms_contract.mock_provider.ui.blueprint import blueprint
 from sms_contract.mock_provider.ui.render import (
     annotate,
@@ -56,8 +56,8 @@ def _filters() -> tuple[dict[str, Any], list[str]]:
             continue
         if len(value) > 200:
             errors.append(f"{name} is longer than 200 characters; ignored")
-        elif name == "namespace" and not NAMESPACE_PATTERN.fullmatch(value):
-            errors.append("a namespace is 1 to 64 letters, digits, '_', '.' or '-'; ignored")
+        elif name == "namespace" and not is_namespace(value):
+            errors.append(f"{NAMESPACE_RULE}; ignored")
         elif name == "status" and value not in _STATUSES:
             errors.append("status is accepted or rejected; ignored")
         else:
@@ -76,19 +76,19 @@ def _where(filters: dict[str, Any], offset: int = 0) -> MessageFilter:
     )
 
 
-def snapshot(inbox: Inbox, where: MessageFilter) -> dict[str, Any]:
+def snapshot(state: ProviderState, where: MessageFilter) -> dict[str, Any]:
     """What the inbox page shows for ``where``: rows, counts, namespaces."""
-    messages, total = inbox.find(where)
+    messages, total = state.messages(where)
     counts = {}
     for status in (None, *_STATUSES):
-        _rows, counts[status or "all"] = inbox.find(replace(where, status=status, limit=0))
+        _rows, counts[status or "all"] = state.messages(replace(where, status=status, limit=0))
     last = where.offset + len(messages)
     showing = f"Showing {where.offset + 1}–{last} of {total}" if messages else f"0 of {total}"
     return {
         "messages": [summary(message) for message in messages],
         "total": total,
         "counts": counts,
-        "namespaces": inbox.namespaces(),
+        "namespaces": state.namespaces(),
         "showing": showing,
     }
 
@@ -104,7 +104,7 @@ def index() -> str:
     """The messages, newest first, filtered; live when on the first page."""
     filters, errors = _filters()
     offset = min(max(0, request.args.get("offset", 0, type=int) or 0), 10**9)
-    data = snapshot(provider().inbox, _where(filters, offset))
+    data = snapshot(provider(), _where(filters, offset))
     cleared = request.args.get("cleared", type=int)
     live = offset == 0
     tabs = []
@@ -136,9 +136,9 @@ def index() -> str:
 def clear() -> BaseResponse:
     """Delete every message, or those of the namespace posted."""
     namespace = request.form.get("namespace", "").strip() or None
-    if namespace is not None and not NAMESPACE_PATTERN.fullmatch(namespace):
+    if namespace is not None and not is_namespace(namespace):
         return redirect(url_for("ui.index"))
-    deleted = provider().inbox.clear(namespace)
+    deleted = provider().clear(namespace)
     args: dict[str, Any] = {"namespace": namespace} if namespace else {}
     return redirect(url_for("ui.index", cleared=deleted, **args))
 
@@ -147,43 +147,38 @@ def clear() -> BaseResponse:
 def events() -> Response:
     """Server-sent events: an ``inbox`` event with the first page each time it changes."""
     filters, _errors = _filters()
-    inbox = provider().inbox
     where = _where(filters)
     last = request.headers.get("Last-Event-ID") or request.args.get("last")
     return Response(
-        _stream(inbox, where, last),
+        _stream(provider(), where, last),
         mimetype="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
 
 
-def _stream(inbox: Inbox, where: MessageFilter, last: str | None) -> Iterator[str]:
+def _stream(state: ProviderState, where: MessageFilter, last: str | None) -> Iterator[str]:
     """Send the page when the inbox changes, for ``STREAM_SECONDS`` at most."""
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
-    watcher = sqlite3.connect(inbox.path, timeout=5.0, isolation_level=None)
-    try:
-        started = time.monotonic()
-        quiet_since = started
-        seen = None
-        while True:
-            version = watcher.execute("PRAGMA data_version").fetchone()[0]
-            if version != seen:
-                seen = version
-                data = snapshot(inbox, where)
-                tag = _tag(data)
-                if tag != last:
-                    last = tag
-                    quiet_since = time.monotonic()
-                    yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
-            now = time.monotonic()
-            if now - started >= STREAM_SECONDS:
-                return
-            if now - quiet_since >= KEEPALIVE_SECONDS:
-                quiet_since = now
-                yield ": still here\n\n"
-            time.sleep(POLL_SECONDS)
-    finally:
-        watcher.close()
+    started = time.monotonic()
+    quiet_since = started
+    seen = None
+    while True:
+        version = state.changes()
+        if version != seen:
+            seen = version
+            data = snapshot(state, where)
+            tag = _tag(data)
+            if tag != last:
+                last = tag
+                quiet_since = time.monotonic()
+                yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
+        now = time.monotonic()
+        if now - started >= STREAM_SECONDS:
+            return
+        if now - quiet_since >= KEEPALIVE_SECONDS:
+            quiet_since = now
+            yield ": still here\n\n"
+        time.sleep(POLL_SECONDS)
 
 
 # -- one message ----------------------------------------------------------------------
@@ -192,7 +187,7 @@ def _stream(inbox: Inbox, where: MessageFilter, last: str | None) -> Iterator[st
 @blueprint.get("/messages/<int:message_id>")
 def message(message_id: int) -> tuple[str, int] | str:
     """Everything recorded about one send."""
-    item = provider().inbox.get(message_id)
+    item = provider().message(message_id)
     if item is None:
         return render_template("missing.html", message_id=message_id, active="inbox"), 404
     found = findings(item["violations"], item["warnings"])

@@ -2,11 +2,12 @@
 
 The small public API::
 
-    from sms_contract import analyze, build_payload, check_document
+    from sms_contract import analyze, build_payload, check_document, Readings
 """
 
+from sms_contract.core.readings import Readings, parse_readings
 from sms_contract.core.validation import CheckResult, Violation, check_document, parse_body
-from sms_contract.exceptions import InputError, PayloadBuildError, SmsContractError
+from sms_contract.exceptions import InputError, PayloadBuildError, ReadingError, SmsContractError
 from sms_contract.sender import Analysis, SmsPayload, SmsType, analyze, build_payload
 
 __version__ = "0.1.0"
@@ -16,6 +17,8 @@ __all__ = [
     "CheckResult",
     "InputError",
     "PayloadBuildError",
+    "ReadingError",
+    "Readings",
     "SmsContractError",
     "SmsPayload",
     "SmsType",
@@ -25,4 +28,5 @@ __all__ = [
     "build_payload",
     "check_document",
     "parse_body",
+    "parse_readings",
 ]

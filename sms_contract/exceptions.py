@@ -60,7 +60,7 @@ class BodyError(InputError):
 
 
 class ReadingError(SmsContractError, ValueError):
-    """An unknown reading name or value; the message lists the valid ones."""
+    """An unknown reading name or value; the message lists the valid ones, on one line."""
 
 
 class InvalidLogin(SmsContractError, ValueError):

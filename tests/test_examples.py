@@ -1,17 +1,21 @@
-"""The shipped examples: each valid one passes, each invalid one breaks exactly its rule."""
+"""The shipped examples: each valid one passes, each invalid one breaks exactly its rule
+under the strict readings, and the ones a reading governs are tolerated by its lenient value."""
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from sms_contract import schema as documents
+from sms_contract.core.readings import BY_NAME, READINGS, Readings
 from sms_contract.core.validation import check_document, parse_body
 
-#: Every invalid example, by file stem: the one violation it must raise.
-#: A new invalid example without an entry here fails ``test_every_invalid_example_...``.
+#: Every invalid example, by file stem: the one violation it must raise under the
+#: strict readings. A new invalid example without an entry here fails
+#: ``test_every_invalid_example_...``.
 EXPECTED_INVALID = {
     "credits-emoji-counted-as-one-unit": ("/credits", "credits_mismatch"),
     "credits-extension-counted-as-one-septet": ("/credits", "credits_mismatch"),
     "credits-fraction": ("/credits", "type"),
+    "credits-simple-reading": ("/credits", "credits_mismatch"),
     "credits-string": ("/credits", "type"),
     "credits-too-high-for-text": ("/credits", "credits_mismatch"),
     "credits-too-low-for-text": ("/credits", "credits_mismatch"),
@@ -43,8 +47,18 @@ EXPECTED_INVALID = {
     "to-too-long": ("/to", "pattern"),
     "to-too-short": ("/to", "pattern"),
     "to-with-spaces": ("/to", "pattern"),
+    "to-without-plus": ("/to", "pattern"),
     "type-lowercase": ("/type", "enum"),
     "type-unknown": ("/type", "enum"),
+    "unknown-field": ("/campaign", "unknown_field"),
+}
+
+#: The invalid examples a reading governs: its lenient value accepts them, with a warning.
+GOVERNED = {
+    "is-unicode-true-for-gsm-text": "unicode",
+    "credits-simple-reading": "credits",
+    "to-without-plus": "to",
+    "unknown-field": "unknown-fields",
 }
 
 VALID = documents.examples("valid")
@@ -76,8 +90,28 @@ def test_valid_example_file_is_strict_json(stem):
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED_INVALID))
 def test_invalid_example_breaks_exactly_the_rule_it_is_named_for(stem):
+    result = check_document(INVALID[stem], readings=Readings.strict())
+    assert [(v.pointer, v.code) for v in result.violations] == [EXPECTED_INVALID[stem]]
+
+
+@pytest.mark.parametrize("stem", sorted(set(EXPECTED_INVALID) - set(GOVERNED)))
+def test_invalid_example_no_reading_governs_is_invalid_under_the_default_readings_too(stem):
     result = check_document(INVALID[stem])
     assert [(v.pointer, v.code) for v in result.violations] == [EXPECTED_INVALID[stem]]
+
+
+def test_every_reading_governs_one_invalid_example():
+    assert sorted(GOVERNED.values()) == sorted(reading.name for reading in READINGS)
+
+
+@pytest.mark.parametrize("stem", sorted(GOVERNED))
+def test_invalid_example_a_reading_governs_is_warned_about_by_its_lenient_value(stem):
+    reading = BY_NAME[GOVERNED[stem]]
+    lenient = Readings.from_mapping({reading.name: reading.lenient}, Readings.strict())
+    result = check_document(INVALID[stem], readings=lenient)
+    assert result.valid, result.violations
+    pointer = EXPECTED_INVALID[stem][0]
+    assert [(w.pointer, w.code) for w in result.warnings] == [(pointer, reading.warning)]
 
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED_INVALID))

@@ -1,4 +1,7 @@
-"""The payload model and builder: strict types, computed fields, the type rule, E.164."""
+"""The payload model and builder: strict types, computed fields, the type rule, E.164,
+building under readings."""
+
+import re
 
 import pytest
 from helpers.payloads import VALID_PAYLOAD as VALID
@@ -6,11 +9,11 @@ from pydantic import ValidationError
 
 from sms_contract import PayloadBuildError, SmsPayload, build_payload
 from sms_contract.core.model import (
-    Mismatch,
     normalize_number,
     required_type,
     sender_is_set,
 )
+from sms_contract.core.readings import Readings
 from sms_contract.core.validation import check_document
 
 
@@ -221,12 +224,56 @@ def test_mismatches_is_empty_for_a_consistent_payload():
 
 def test_mismatches_reports_is_unicode_and_credits_that_disagree_with_the_text():
     inconsistent = payload(text="Votre reçu 😀" + "a" * 70, isUnicode=False, credits=1)
-    assert inconsistent.mismatches() == [
-        Mismatch("isUnicode", False, True),
-        Mismatch("credits", 1, 2),
+    assert [(m.field, m.declared, m.computed, m.code) for m in inconsistent.mismatches()] == [
+        ("isUnicode", False, True, "is_unicode_mismatch"),
+        ("credits", 1, 2, "credits_mismatch"),
     ]
-    assert inconsistent.mismatches()[1].message == "credits is 1 but the text needs 2"
+    assert inconsistent.mismatches()[1].message == (
+        "credits is 1 but the text needs 2 (83 UTF-16 units make 2 parts of up to 67)"
+    )
 
 
 def test_mismatches_reports_an_extension_character_counted_as_one_septet():
-    assert payload(text="a" * 159 + "€", credits=1).mismatches() == [Mismatch("credits", 1, 2)]
+    [mismatch] = payload(text="a" * 159 + "€", credits=1).mismatches()
+    assert (mismatch.field, mismatch.declared, mismatch.computed) == ("credits", 1, 2)
+    assert "161 septets make 2 parts of up to 153" in mismatch.message
+
+
+# -- building under readings ----------------------------------------------------------------
+
+
+def test_build_payload_writes_to_without_plus_under_to_digits_only():
+    assert build_payload("+33612345678", "Hi").to_json_dict()["to"] == "+33612345678"
+    digits = build_payload(
+        "06 12 34 56 78", "Hi", default_region="FR", readings=Readings(to="digits")
+    )
+    assert digits.to_json_dict()["to"] == "33612345678"
+
+
+def test_build_payload_counts_credits_as_the_credits_reading_says():
+    text = "a" * 310
+    assert build_payload("+33612345678", text).credits == 3
+    assert build_payload("+33612345678", text, readings=Readings(credits="simple")).credits == 2
+    assert build_payload("+33612345678", text, readings=Readings(credits="either")).credits == 3
+
+
+def test_build_payload_declares_ucs2_on_request_and_counts_credits_as_ucs2():
+    built = build_payload("+33612345678", "a" * 100, is_unicode=True)
+    assert (built.is_unicode, built.credits) == (True, 2)
+    assert [m.code for m in built.mismatches()] == ["is_unicode_not_needed"]
+    assert [m.code for m in built.mismatches(Readings(unicode="exact"))] == ["is_unicode_mismatch"]
+
+
+@pytest.mark.parametrize(
+    ("text", "is_unicode", "readings", "message"),
+    [
+        ("Votre reçu", False, Readings(), "GSM-7 cannot carry the text ('ç' U+00E7)"),
+        ("Bonjour", True, Readings(unicode="exact"), "unicode=exact refuses isUnicode true"),
+    ],
+)
+def test_build_payload_refuses_an_is_unicode_the_readings_refuse(
+    text, is_unicode, readings, message
+):
+    with pytest.raises(PayloadBuildError, match=re.escape(message)) as error:
+        build_payload("+33612345678", text, is_unicode=is_unicode, readings=readings)
+    assert error.value.field == "isUnicode"

@@ -219,8 +219,9 @@ CASES: dict[str, Bad] = {
     "is-unicode-false-with-emoji": invalid(
         valid(text=EMOJI, credits=1), "is_unicode_mismatch", "/isUnicode"
     ),
-    "is-unicode-true-for-gsm-text": invalid(
-        valid(isUnicode=True), "is_unicode_mismatch", "/isUnicode"
+    # Under the default reading unicode=allowed, credits count as UCS-2 once declared.
+    "credits-as-gsm-for-is-unicode-true": invalid(
+        valid(isUnicode=True, text="a" * 100, credits=1), "credits_mismatch", "/credits"
     ),
     "credits-too-high-for-text": invalid(valid(credits=2), "credits_mismatch", "/credits"),
     "credits-too-low-for-text": invalid(

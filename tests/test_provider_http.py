@@ -356,7 +356,7 @@ def test_metrics_count_per_namespace_in_the_prometheus_format(sms_provider, make
 def test_the_inbox_records_a_rejected_send_without_ever_keeping_the_password(make_sms_provider):
     provider = make_sms_provider(auth="any")
     token = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
-    payload = sms(isUnicode=True, extra="x")
+    payload = sms(isUnicode=False, text="Votre reçu", extra="x")
     answer = post(provider, payload, auth=(LOGIN, PASSWORD), headers={"X-Trace": "t-1"})
     assert answer.status_code == 422
     (message,) = provider.messages()

@@ -11,6 +11,7 @@ from sms_contract import schema as documents
 from sms_contract.cli import cli
 from sms_contract.core.credentials import LOGIN_PATTERN
 from sms_contract.core.encoding import GSM_EXTENSION_SET
+from sms_contract.core.readings import READINGS
 
 SPEC = documents.read_text(documents.SPEC_FILE)
 SCHEMA = documents.load_schema()
@@ -171,6 +172,7 @@ def test_spec_states_the_schema_id_and_version():
         "## Unknown fields",
         "## Versioning",
         "## Readings",
+        "## Readings and their switches",
     ],
 )
 def test_spec_has_section(heading):
@@ -206,3 +208,42 @@ def test_readings_list_the_project_choices(choice):
 def test_login_character_set_matches_the_credentials_module():
     assert LOGIN_PATTERN.pattern == "[A-Za-z0-9_+.@-]+"
     assert "letters, digits and `_` `+` `.` `@` `-`" in SPEC
+
+
+# -- readings and their switches ----------------------------------------------------------------
+
+
+def _switches() -> str:
+    return SPEC.split("\n## Readings and their switches\n", 1)[1]
+
+
+def test_the_switch_table_is_the_readings_module():
+    columns = ("reading", "default", "strict", "warns with", "refuses with")
+    rows = [
+        (*(_code(row[column]) for column in columns), row["why"])
+        for row in table("| reading | default |")
+    ]
+    assert rows == [(r.name, r.default, r.strict, r.warning, r.violation, r.why) for r in READINGS]
+
+
+def test_the_values_table_is_the_readings_module():
+    rows = [
+        (_code(row["reading"]), _code(row["value"]), row["what it accepts"])
+        for row in table("| reading | value |")
+    ]
+    assert rows == [(r.name, v.name, v.meaning) for r in READINGS for v in r.values]
+
+
+def test_the_examples_of_the_readings_are_the_modules():
+    listed = re.findall(r"^- `([a-z-]+)`: (.*)\.$", _switches(), re.MULTILINE)
+    assert listed == [(r.name, r.example_text) for r in READINGS]
+
+
+def test_the_switches_section_states_what_each_lenient_value_includes():
+    text = " ".join(_switches().split())
+    for reading in READINGS:
+        for value in reading.values:
+            if value.includes:
+                included = " and ".join(f"`{name}`" for name in value.includes)
+                named = text.index(f"`{reading.name}={value.name}`")
+                assert f"all that {included} accept" in text[named : named + 80], value

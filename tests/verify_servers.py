@@ -1,8 +1,8 @@
 """Small SMS providers for the ``verify`` tests: a correct one, and each defect.
 
 ``provider_app(defect)`` is a Flask app that behaves like a conforming
-provider (HTTP Basic with a challenge, strict validation, 2xx with an id,
-retries recognised by retId) except for ONE defect. ``serve`` runs it
+provider (HTTP Basic with a challenge, validation under the lenient readings,
+2xx with an id, retries recognised by retId) except for ONE defect. ``serve`` runs it
 in-process over HTTPS (a local CA), a self-signed certificate, legacy TLS or
 plain HTTP, and records every request it receives.
 """
@@ -25,6 +25,7 @@ from helpers.verify_cli import LOGIN, PASSWORD
 from werkzeug.serving import BaseWSGIServer, generate_adhoc_ssl_context, make_server
 
 from sms_contract.core.credentials import parse_basic
+from sms_contract.core.readings import READINGS, Readings, parse_readings
 from sms_contract.core.validation import check_body
 from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
 
@@ -38,8 +39,15 @@ DEFECTS: dict[str, set[str]] = {
         "payload.gsm-accents",
         "payload.ucs2-accents",
         "payload.emoji-multipart",
+        "payload.ucs2-for-gsm-text",
     },
-    "unicode-500": {"payload.ucs2-accents", "payload.emoji-multipart"},
+    "unicode-500": {
+        "payload.ucs2-accents",
+        "payload.emoji-multipart",
+        "payload.ucs2-for-gsm-text",
+    },
+    "unicode-exact": {"payload.ucs2-for-gsm-text"},
+    "credits-concatenated": {"payload.credits-simple"},
     "sender-required": {"payload.marketing-no-sender"},
     "strict-fields": {"tolerance.unknown-field"},
     "slow": {"latency.5s"},
@@ -122,7 +130,7 @@ def provider_app(defect: str | None = None, recorded: Recorded | None = None) ->
                 return accept(None)
         if request.mimetype != "application/json":
             return jsonify(error="send application/json"), 415
-        verdict = check_body(raw, strict_fields="strict-fields" in defects)
+        verdict = check_body(raw, readings=_readings(defects))
         if not verdict.valid:
             status = 500 if "5xx-on-invalid" in defects else 422
             return jsonify(violations=[v.to_dict() for v in verdict.violations]), status
@@ -136,6 +144,23 @@ def provider_app(defect: str | None = None, recorded: Recorded | None = None) ->
         return accept(payload)
 
     return app
+
+
+#: What a provider that conforms accepts: every lenient value.
+TOLERANT = Readings.from_mapping({reading.name: reading.lenient for reading in READINGS})
+
+#: Each defect that is a stricter reading than a tolerant provider's.
+_STRICTER = {
+    "strict-fields": "unknown-fields=reject",
+    "unicode-exact": "unicode=exact",
+    "credits-concatenated": "credits=concatenated",
+}
+
+
+def _readings(defects: set[str]) -> Readings:
+    """A conforming provider tolerates every reading (``credits=either`` too);
+    a defect may take a stricter value."""
+    return parse_readings([value for name, value in _STRICTER.items() if name in defects], TOLERANT)
 
 
 @dataclass

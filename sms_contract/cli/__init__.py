@@ -17,6 +17,7 @@ from sms_contract import __version__
 COMMANDS = {
     "count": "sms_contract.cli.contract:count",
     "healthcheck": "sms_contract.cli.healthcheck:healthcheck",
+    "readings": "sms_contract.cli.contract:readings",
     "schema": "sms_contract.cli.contract:schema",
     "send": "sms_contract.cli.send:send",
     "test-connection": "sms_contract.cli.send:test_connection",

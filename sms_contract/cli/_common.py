@@ -1,15 +1,20 @@
-"""Helpers shared by the CLI commands: reading input, failing cleanly."""
+"""Helpers shared by the CLI commands: reading input, failing cleanly, and the
+``--reading`` option."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from sms_contract.core.encoding import lone_surrogate_at
+from sms_contract.core.readings import Readings, parse_readings
+from sms_contract.exceptions import ReadingError
 from sms_contract.exit_codes import EXIT_USAGE
 
 
@@ -69,3 +74,47 @@ def read_password(login: str | None, password_env: str | None) -> str | None:
     except click.Abort:
         fail("no password given: type it at the prompt or use --password-env VAR")
     return typed
+
+
+#: The environment variable holding readings, space-separated (``unicode=exact credits=simple``).
+READINGS_ENV = "SMS_CONTRACT_READINGS"
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def reading_option(command: Command) -> Command:
+    """The ``--reading NAME=VALUE`` option (repeatable), over ``SMS_CONTRACT_READINGS``.
+
+    The command receives ``readings: Readings``: the defaults, then the
+    environment variable, then each ``--reading`` (a later one wins). An unknown
+    name or value is a one-line error listing the valid ones, exit 2.
+    """
+    option = click.option(
+        "--reading",
+        "readings",
+        multiple=True,
+        metavar="NAME=VALUE",
+        envvar=READINGS_ENV,
+        show_envvar=True,
+        callback=_readings_callback,
+        help="Take this reading of a point the platform's documentation leaves open, "
+        "e.g. unicode=exact (repeatable; `sms-contract readings` lists them).",
+    )
+    return option(command)
+
+
+def _readings_callback(ctx: click.Context, param: click.Parameter, items: Any) -> Readings:
+    assert param.name is not None
+    from_command_line = ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+    # click reads the variable only without --reading; the options go on top of it.
+    environment = os.environ.get(READINGS_ENV, "") if from_command_line else " ".join(items)
+    try:
+        readings = parse_readings([environment])
+    except ReadingError as error:
+        fail(f"{READINGS_ENV}: {error}")
+    if not from_command_line:
+        return readings
+    try:
+        return parse_readings(items, readings)
+    except ReadingError as error:
+        fail(f"--reading: {error}")

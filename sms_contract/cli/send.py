@@ -11,11 +11,12 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import check_unicode, fail, read_password
+from sms_contract.cli._common import check_unicode, fail, read_password, reading_option
 from sms_contract.cli.contract import describe_analysis
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.encoding import analyze
 from sms_contract.core.model import SmsType, build_payload
+from sms_contract.core.readings import Readings
 from sms_contract.exceptions import (
     ConfigurationError,
     PayloadBuildError,
@@ -158,6 +159,7 @@ def _retries_on_stderr() -> Iterator[None]:
     help="Attempts in all, retries included.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the JSON and its credits; send nothing.")
+@reading_option
 def send(
     url: str | None,
     to: str,
@@ -174,11 +176,13 @@ def send(
     as_json: bool,
     max_attempts: int,
     dry_run: bool,
+    readings: Readings,
 ) -> None:
     """Build one SMS payload as the platform does and POST it to a provider.
 
     The payload gets E.164 'to', computed isUnicode and credits, the type rule
-    and a retId. Retries 408, 429, 5xx and network failures with exponential
+    and a retId; under --reading to=digits 'to' is written without '+', and
+    credits follow the reading credits. Retries 408, 429, 5xx and network failures with exponential
     backoff and full jitter, honouring Retry-After, with the same retId.
 
     \b
@@ -204,6 +208,7 @@ def send(
             requested,
             ret_id=ret_id,
             default_region=region.upper() if region else None,
+            readings=readings,
         )
     except PayloadBuildError as error:
         fail(str(error))
@@ -212,7 +217,7 @@ def send(
             f"note: no sender, so the type is {payload.type} (the platform's rule)", err=True
         )
     if dry_run:
-        _dry_run(payload, url, allow_http, login, as_json)
+        _dry_run(payload, readings, url, allow_http, login, as_json)
         return
     if url is None:
         fail("--url is required (or use --dry-run to send nothing)")
@@ -274,7 +279,12 @@ def _unavailable_dict(error: ProviderUnavailable) -> dict[str, Any]:
 
 
 def _dry_run(
-    payload: Any, url: str | None, allow_http: bool, login: str | None, as_json: bool
+    payload: Any,
+    readings: Readings,
+    url: str | None,
+    allow_http: bool,
+    login: str | None,
+    as_json: bool,
 ) -> None:
     if url is not None:
         try:
@@ -291,13 +301,14 @@ def _dry_run(
                 "url": url,
                 "body": body,
                 "payload": payload.to_json_dict(),
+                "readings": readings.to_dict(),
                 "analysis": analysis.to_dict(),
             }
         )
         return
     click.echo(body)
     click.echo()
-    click.echo(describe_analysis(analysis))
+    click.echo(describe_analysis(analysis, readings.credits))
     where = f" to {url}" if url else ""
     click.echo(f"dry run: nothing was sent{where}")
 

@@ -23,7 +23,7 @@ from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, se
 from sms_contract.contract_tests.evidence import Redactor
 from sms_contract.contract_tests.reports import WRITERS, build
 from sms_contract.contract_tests.reports.terminal import catalogue_table, progress_line, render
-from sms_contract.contract_tests.runner import Options, Result, Runner
+from sms_contract.contract_tests.runner import DEFAULT_MAX_SENDS, Options, Result, Runner
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.model import E164_PATTERN
 from sms_contract.exit_codes import EXIT_USAGE
@@ -187,7 +187,7 @@ with how to fix each check: docs/verify.md.
 @click.option(
     "--max-sends",
     type=click.IntRange(0),
-    default=20,
+    default=DEFAULT_MAX_SENDS,
     show_default=True,
     help="Most POSTs (possible SMS) the run may send; checks beyond are skipped.",
 )

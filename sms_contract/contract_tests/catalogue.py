@@ -19,9 +19,10 @@ paragraphs to exactly these texts, since the guide is not in the wheel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sms_contract.core.readings import Readings
 from sms_contract.exceptions import UnknownSelector
 
 
@@ -58,14 +59,17 @@ class CheckSpec:
 @dataclass(frozen=True)
 class Variant:
     """A payload variant: built with ``build_payload`` so ``isUnicode`` and
-    ``credits`` are right. ``sender=None`` leaves the field out; ``null_sender``
-    sends ``"sender": null``; ``long_to`` sends to the 15-digit ``--long-to``."""
+    ``credits`` are right under ``readings``. ``sender=None`` leaves the field
+    out; ``null_sender`` sends ``"sender": null``; ``long_to`` sends to the
+    15-digit ``--long-to``; ``is_unicode=True`` declares UCS-2 for a GSM-7 text."""
 
     text: str
     type: str = "NOTIFICATION"
     sender: str | None = "INOCX"
     null_sender: bool = False
     long_to: bool = False
+    is_unicode: bool | None = None
+    readings: Readings = field(default_factory=Readings)
 
 
 _TAG = "[sms-contract verify]"
@@ -73,6 +77,11 @@ _LONG_GSM = (
     f"{_TAG} A long plain text split into concatenated parts. "
     + "The quick brown fox jumps over the lazy dog. " * 8
 ).strip()
+#: 310 septets: 3 concatenated parts of 153, but ceil(310 / 160) = 2 by the simple reading.
+_SIMPLE_CREDITS = (
+    f"{_TAG} Credits by the help page's sentence read literally: ceil(310 / 160) = 2, "
+    "where concatenated parts of 153 make 3. " + "The quick brown fox jumps over the lazy dog. " * 6
+)[:309] + "."
 _EMOJI = (
     f"{_TAG} Emoji 🎉🚀 outside the Basic Multilingual Plane cost two UTF-16 units "
     "each, so this message needs two parts 📱✅"
@@ -163,6 +172,28 @@ PAYLOAD_VARIANTS: dict[str, tuple[Level, str, str, Variant, str]] = {
         "documented: credits count the SMS a send consumes",
         Variant(_LONG_GSM),
         "accept texts longer than 160 characters and send them as concatenated SMS.",
+    ),
+    "payload.ucs2-for-gsm-text": (
+        Level.SHOULD,
+        "A text GSM-7 could carry, sent with isUnicode true (credits counted as UCS-2), "
+        "is accepted (2xx)",
+        "reading 6, switch unicode (default allowed): the help page sets isUnicode true "
+        "for accents; any text travels intact as UCS-2",
+        Variant(f"{_TAG} Votre RDV est confirmé.", is_unicode=True),
+        "when `isUnicode` is true, send the text as UCS-2 as declared, whatever its characters; "
+        "do not refuse it because you would have chosen GSM-7. Refuse only `isUnicode` false "
+        "for a text with a character outside GSM 03.38, which GSM-7 would garble.",
+    ),
+    "payload.credits-simple": (
+        Level.SHOULD,
+        "A 310-character GSM-7 text with credits by the simple reading (2, not 3 parts) "
+        "is accepted (2xx)",
+        "reading 7, switch credits=simple: the help page's '160 characters per credit' "
+        "read literally; bill the parts you send",
+        Variant(_SIMPLE_CREDITS, readings=Readings(credits="simple")),
+        "do not refuse a send because `credits` differs from your own count: send the text, "
+        'bill the parts you actually send, and report your count in the answer (`"credits": 3`) '
+        "if you like.",
     ),
     "payload.e164-15-digits": (
         Level.SHOULD,

@@ -81,7 +81,13 @@ def variant_payload(setup: Setup, name: str, variant: Variant) -> dict[str, Any]
     """The payload of a variant, built with ``build_payload``."""
     to = setup.long_to if variant.long_to and setup.long_to else setup.to
     payload = build_payload(
-        to, variant.text, sender=variant.sender, type=variant.type, ret_id=setup.ret_id(name)
+        to,
+        variant.text,
+        sender=variant.sender,
+        type=variant.type,
+        ret_id=setup.ret_id(name),
+        readings=variant.readings,
+        is_unicode=variant.is_unicode,
     ).to_json_dict()
     if variant.null_sender:
         payload = {"type": payload["type"], "sender": None, **payload}

@@ -39,6 +39,9 @@ from sms_contract.contract_tests.tls import probe as probe_tls
 from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 from sms_contract.sender.client import plain_http_refusal
 
+#: POSTs a run may send unless told otherwise: a full run needs 21.
+DEFAULT_MAX_SENDS = 25
+
 
 @dataclass(frozen=True)
 class Options:
@@ -52,7 +55,7 @@ class Options:
     cacert: str | None = None
     insecure: bool = False
     allow_http: bool = False
-    max_sends: int = 20
+    max_sends: int = DEFAULT_MAX_SENDS
     timeout: float = 10.0
     latency: float = 5.0
     fuzz: int = 0

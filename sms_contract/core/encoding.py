@@ -1,7 +1,8 @@
 """GSM 03.38 / UCS-2 analysis of an SMS text: encoding, units, credits and parts.
 
-This module is the only home of the GSM 03.38 tables and of the credit formula
-(CONTRACT.md readings 6 and 7). Everything else in the project imports them.
+This module is the only home of the GSM 03.38 tables and of the credit formulas
+(CONTRACT.md readings 6 and 7): concatenated parts, and the ``simple`` reading of
+the help page's sentence. Everything else in the project imports them.
 """
 
 from __future__ import annotations
@@ -97,6 +98,29 @@ class Analysis:
         return len(self.parts)
 
     @property
+    def simple_credits(self) -> int:
+        """Credits by the help page's sentence read literally: ``ceil(units / 160)``
+        for GSM-7, ``ceil(units / 70)`` for UCS-2, ignoring the headers of
+        concatenated parts (the ``credits=simple`` reading)."""
+        single = GSM7_SINGLE if self.encoding == "GSM-7" else UCS2_SINGLE
+        return -(-self.units // single)
+
+    @property
+    def unit_name(self) -> str:
+        """What ``units`` counts: ``septets`` or ``UTF-16 units``."""
+        return "septets" if self.encoding == "GSM-7" else "UTF-16 units"
+
+    @property
+    def part_capacity(self) -> int:
+        """Units in each part of a concatenated SMS (153 or 67)."""
+        return GSM7_PART if self.encoding == "GSM-7" else UCS2_PART
+
+    @property
+    def single_capacity(self) -> int:
+        """Units in one SMS that is not split (160 or 70)."""
+        return GSM7_SINGLE if self.encoding == "GSM-7" else UCS2_SINGLE
+
+    @property
     def part_texts(self) -> list[str]:
         """The text of each part."""
         return [self.text[start:end] for start, end in self.parts]
@@ -116,8 +140,15 @@ class Analysis:
         }
 
 
-def analyze(text: str) -> Analysis:
-    """Analyse ``text``: encoding, units, credits, parts and offending characters."""
+def analyze(text: str, *, ucs2: bool = False) -> Analysis:
+    """Analyse ``text``: encoding, units, credits, parts and offending characters.
+
+    The encoding is the one the text needs; ``ucs2=True`` counts it as UCS-2
+    anyway, as a payload declaring ``isUnicode`` true for a text GSM-7 could
+    carry is sent.
+    """
+    if ucs2:
+        return _ucs2(text)
     length = len(text)
     first = _NOT_GSM_DEFAULT.search(text)
     if first is None:
@@ -132,7 +163,13 @@ def analyze(text: str) -> Analysis:
         if units <= GSM7_SINGLE:
             return Analysis(text, "GSM-7", units, ((0, length),))
         return Analysis(text, "GSM-7", units, _split(length, doubles, GSM7_PART))
-    # UCS-2: a character outside the BMP is a surrogate pair, two units.
+    return _ucs2(text)
+
+
+def _ucs2(text: str) -> Analysis:
+    """The text counted in UTF-16 units: a character outside the BMP is a
+    surrogate pair, two units."""
+    length = len(text)
     units = len(text.encode("utf-16-le", "surrogatepass")) // 2
     if units <= UCS2_SINGLE:
         return Analysis(text, "UCS-2", units, ((0, length),))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sms_contract.core.readings import Readings
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -23,10 +25,13 @@ class Violation:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The verdict on one document: violations make it invalid, warnings do not."""
+    """The verdict on one document: violations make it invalid, warnings do not.
+    ``readings`` are those it was judged under (``None`` when the body could
+    not be read, so no reading applied)."""
 
     violations: list[Violation] = field(default_factory=list)
     warnings: list[Violation] = field(default_factory=list)
+    readings: Readings | None = None
 
     @property
     def valid(self) -> bool:
@@ -34,12 +39,15 @@ class CheckResult:
         return not self.violations
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the verdict."""
-        return {
+        """The JSON form of the verdict, with the readings it was judged under."""
+        document: dict[str, Any] = {
             "valid": self.valid,
             "violations": [v.to_dict() for v in self.violations],
             "warnings": [w.to_dict() for w in self.warnings],
         }
+        if self.readings is not None:
+            document["readings"] = self.readings.to_dict()
+        return document
 
 
 def pointer(*parts: object) -> str:

@@ -3,23 +3,25 @@
 The fake provider, ``sms-contract validate``, the web UI checker and the
 conformance checker all use this module, so a payload gets the same verdict
 everywhere. Each finding is a ``Violation`` naming the field (a JSON pointer),
-the rule (a stable code) and a sentence.
+the rule (a stable code) and a sentence. The readings in force
+(``core/readings.py``) decide what the points the help page leaves open refuse.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from functools import cache, lru_cache
+from dataclasses import replace
+from functools import cache
 from typing import Any
 
-import phonenumbers
 from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
 
 from sms_contract.core.encoding import lone_surrogate_at
 from sms_contract.core.findings import CheckResult, Violation, pointer
-from sms_contract.core.model import SmsPayload, consistency_mismatches
+from sms_contract.core.model import SmsPayload, consistency_mismatches, is_valid_number
+from sms_contract.core.readings import BY_NAME, DEFAULTS, RECIPIENT_PATTERNS, Readings
 from sms_contract.exceptions import BodyError
 from sms_contract.schema import load_schema
 
@@ -196,16 +198,21 @@ def _known_fields() -> dict[str, Any]:
     return properties
 
 
-def check_document(document: Any, *, strict_fields: bool = False) -> CheckResult:
-    """Every violation of the contract in ``document``, and the warnings.
+def check_document(
+    document: Any, *, readings: Readings | None = None, strict_fields: bool | None = None
+) -> CheckResult:
+    """Every violation of the contract in ``document``, and the warnings, under
+    ``readings`` (the defaults).
 
-    Unknown fields are warnings (a tolerant reader, CONTRACT reading 10) unless
-    ``strict_fields`` makes them violations.
+    ``strict_fields`` is the older switch for unknown fields: ``True`` means
+    ``unknown-fields=reject`` and ``False`` ``unknown-fields=warn``, whatever
+    ``readings`` says; ``None`` leaves ``readings`` alone.
     """
+    readings = _with_strict_fields(readings if readings is not None else DEFAULTS, strict_fields)
     if not isinstance(document, dict):
         kind = _json_kind(document)
         message = f"the payload is a JSON {kind}; a JSON object is expected"
-        return CheckResult([Violation("", "not_an_object", message)])
+        return CheckResult([Violation("", "not_an_object", message)], readings=readings)
     known = _known_fields()
     unknown = [
         Violation(pointer(name), "unknown_field", f"{name!r} is not a field of the contract")
@@ -213,12 +220,21 @@ def check_document(document: Any, *, strict_fields: bool = False) -> CheckResult
         if name not in known
     ]
     payload = {name: value for name, value in document.items() if name in known}
-    violations = _schema_violations(payload)
-    if strict_fields:
+    violations, warnings = _recipient(payload, _schema_violations(payload), readings.to)
+    if readings.unknown_fields == "reject":
         violations = unknown + violations
-    violations += _consistency_violations(payload, violations)
-    warnings = ([] if strict_fields else unknown) + _advice(payload)
-    return CheckResult(violations, warnings)
+    else:
+        warnings = unknown + warnings
+    consistency = _consistency(payload, violations, readings)
+    violations += [finding for tolerated, finding in consistency if not tolerated]
+    warnings += [finding for tolerated, finding in consistency if tolerated]
+    return CheckResult(violations, warnings + _advice(payload), readings)
+
+
+def _with_strict_fields(readings: Readings, strict_fields: bool | None) -> Readings:
+    if strict_fields is None or (readings.unknown_fields == "reject") is strict_fields:
+        return readings
+    return replace(readings, unknown_fields="reject" if strict_fields else "warn")
 
 
 def _schema_violations(payload: dict[str, Any]) -> list[Violation]:
@@ -304,32 +320,90 @@ def _excerpt(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _consistency_violations(
-    payload: dict[str, Any], violations: list[Violation]
-) -> list[Violation]:
+def _recipient(
+    payload: dict[str, Any], violations: list[Violation], reading: str
+) -> tuple[list[Violation], list[Violation]]:
+    """The schema's verdict on ``to`` redone under the ``to`` reading: the
+    violations, and the warnings."""
+    to = payload.get("to")
+    if not isinstance(to, str):
+        return violations, []
+    # The common case: the schema found nothing wrong with `to`, so it is E.164.
+    if reading != "digits" and all(v.pointer != "/to" for v in violations):
+        return violations, []
+    if reading != "digits" and ecma_regex(RECIPIENT_PATTERNS["e164"]).search(to):
+        return _placed(violations, None), []
+    digits = ecma_regex(RECIPIENT_PATTERNS["digits"]).search(to)
+    if reading != "e164" and digits and is_valid_number("+" + to):
+        if reading == "digits":
+            return _placed(violations, None), []
+        warning = Violation(
+            "/to",
+            BY_NAME["to"].warning,
+            f"to {to} has no '+': read as +{to}, a valid international number (to=either)",
+        )
+        return _placed(violations, None), [warning]
+    return _placed(violations, _recipient_violation(to, reading)), []
+
+
+def _placed(violations: list[Violation], recipient: Violation | None) -> list[Violation]:
+    """``violations`` with the schema's ``/to`` pattern violation replaced by
+    ``recipient`` (or dropped), which keeps the schema's order otherwise:
+    missing fields first, then by pointer and code."""
+    kept = [v for v in violations if (v.pointer, v.code) != ("/to", "pattern")]
+    if recipient is None:
+        return kept
+    key = (recipient.pointer, recipient.code)
+    at = next(
+        (i for i, v in enumerate(kept) if v.code != "required" and (v.pointer, v.code) > key),
+        len(kept),
+    )
+    return [*kept[:at], recipient, *kept[at:]]
+
+
+def _recipient_violation(to: str, reading: str) -> Violation:
+    got = _excerpt(to)
+    if reading == "e164":
+        message = f"must be in E.164 ('+', country code, 7 to 15 digits, no spaces), got {got}"
+    elif reading == "digits" and to.startswith("+"):
+        message = f"must be written without '+' (to=digits), got {got}"
+    elif reading == "digits":
+        message = (
+            "must be the digits of a valid international number without '+' "
+            f"(country code, 7 to 15 digits, no spaces), got {got}"
+        )
+    else:
+        message = (
+            "must be in E.164 ('+', country code, 7 to 15 digits, no spaces), or the same "
+            f"digits without '+' forming a valid international number, got {got}"
+        )
+    return Violation("/to", BY_NAME["to"].violation, f"to {message}")
+
+
+def _consistency(
+    payload: dict[str, Any], violations: list[Violation], readings: Readings
+) -> list[tuple[bool, Violation]]:
+    """isUnicode and credits against the text: ``(tolerated, finding)`` pairs.
+    A field the schema already refused is not compared."""
     if any(v.pointer == "/text" for v in violations):
         return []
     text = payload.get("text")
     if not isinstance(text, str):
         return []
-    is_unicode, credits = payload.get("isUnicode"), payload.get("credits")
     bad = {v.pointer for v in violations}
-    declared_unicode = is_unicode if "/isUnicode" not in bad else None
-    declared_credits = credits if "/credits" not in bad else None
-    found = []
-    for mismatch in consistency_mismatches(text, declared_unicode, declared_credits):
-        if pointer(mismatch.field) in bad:
-            continue
-        code = "is_unicode_mismatch" if mismatch.field == "isUnicode" else "credits_mismatch"
-        found.append(Violation(pointer(mismatch.field), code, mismatch.message))
-    return found
+    declared_unicode = payload.get("isUnicode") if "/isUnicode" not in bad else None
+    declared_credits = payload.get("credits") if "/credits" not in bad else None
+    return [
+        (mismatch.tolerated, Violation(pointer(mismatch.field), mismatch.code, mismatch.message))
+        for mismatch in consistency_mismatches(text, declared_unicode, declared_credits, readings)
+    ]
 
 
 def _advice(payload: dict[str, Any]) -> list[Violation]:
     warnings = []
     to = payload.get("to")
     pattern = schema_validator().schema["properties"]["to"]["pattern"]
-    if isinstance(to, str) and re.fullmatch(pattern, to) and not _is_valid_number(to):
+    if isinstance(to, str) and re.fullmatch(pattern, to) and not is_valid_number(to):
         warnings.append(
             Violation("/to", "number_not_valid", f"{to} is not a valid number for any region")
         )
@@ -348,18 +422,13 @@ def _advice(payload: dict[str, Any]) -> list[Violation]:
     return warnings
 
 
-@lru_cache(maxsize=4096)
-def _is_valid_number(number: str) -> bool:
-    try:
-        return bool(phonenumbers.is_valid_number(phonenumbers.parse(number, None)))
-    except phonenumbers.NumberParseException:
-        return False
-
-
-def check_body(raw: bytes | str, *, strict_fields: bool = False) -> CheckResult:
-    """Parse and check a raw body in one go (parse failures become violations)."""
+def check_body(
+    raw: bytes | str, *, readings: Readings | None = None, strict_fields: bool | None = None
+) -> CheckResult:
+    """Parse and check a raw body in one go (parse failures become violations);
+    ``readings`` and ``strict_fields`` as for ``check_document``."""
     try:
         document = parse_object(raw)
     except BodyError as error:
         return CheckResult([error.violation])
-    return check_document(document, strict_fields=strict_fields)
+    return check_document(document, readings=readings, strict_fields=strict_fields)

@@ -139,6 +139,8 @@ class FaultRule(BaseModel):
     def _truncate(cls, value: Any) -> Any:
         if value is None or value is True:
             return value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON Schema counts 2.0 an integer
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError("truncate is true (half the body) or how many body bytes to send")
         return value

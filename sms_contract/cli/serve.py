@@ -52,7 +52,40 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
 @_option("--host", env="HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
 @_option("--port", env="PORT", default=8443, show_default=True, type=click.IntRange(0, 65535))
 @_option("--workers", env="WORKERS", default=2, show_default=True, type=click.IntRange(1, 64))
-@_option("--threads", env="THREADS", default=8, show_default=True, type=click.IntRange(1, 256))
+@_option(
+    "--worker-class",
+    env="WORKER_CLASS",
+    type=click.Choice(["gevent", "gthread"]),
+    default="gevent",
+    show_default=True,
+    help="gevent: a greenlet per connection (slow or idle clients hold no thread); "
+    "gthread: --threads threads per worker.",
+)
+@_option(
+    "--threads",
+    env="THREADS",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads per worker (gthread only).",
+)
+@_option(
+    "--connections",
+    env="CONNECTIONS",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(10, 100_000),
+    help="Open connections per worker (gevent only).",
+)
+@_option(
+    "--head-timeout",
+    env="HEAD_TIMEOUT",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 600),
+    help="Seconds for a request head to arrive (408 past it; gevent only), "
+    "and the keep-alive idle time.",
+)
 @_option(
     "--state-dir",
     env="STATE_DIR",
@@ -109,6 +142,30 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
     type=click.FloatRange(0, 3600, min_open=True),
     help="Seconds a request body may stall before the answer is 408.",
 )
+@_option(
+    "--body-timeout",
+    env="BODY_TIMEOUT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600, min_open=True),
+    help="Seconds for a whole request body before the answer is 408 (gevent only).",
+)
+@_option(
+    "--max-streams",
+    env="MAX_STREAMS",
+    default=16,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Open inbox event streams per worker (503 past it; the UI then polls).",
+)
+@_option(
+    "--max-waits",
+    env="MAX_WAITS",
+    default=64,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Open /api/messages/wait requests per worker (503 past it).",
+)
 @_option("--admin-token", env="ADMIN_TOKEN", help="Require this bearer token on /api.")
 @_option(
     "--sync",
@@ -138,7 +195,10 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    worker_class: str,
     threads: int,
+    connections: int,
+    head_timeout: int,
     state_dir: Path,
     db: Path | None,
     send_path: str,
@@ -152,13 +212,16 @@ def serve(
     max_body: int,
     max_messages: int,
     read_timeout: float,
+    body_timeout: float,
+    max_streams: int,
+    max_waits: int,
     admin_token: str | None,
     sync: str,
     access_log: bool,
     faults_file: Path | None,
     fault_max_seconds: float,
 ) -> None:
-    """Serve the fake SMS provider (gunicorn, gthread workers), over HTTPS by default.
+    """Serve the fake SMS provider (gunicorn, gevent workers), over HTTPS by default.
 
     On first run a local CA and a certificate for localhost, 127.0.0.1 and ::1
     are created in STATE_DIR/tls; point clients at STATE_DIR/tls/ca.pem. Every
@@ -177,6 +240,9 @@ def serve(
             max_body_bytes=max_body,
             max_messages=max_messages,
             read_timeout=read_timeout,
+            body_timeout=body_timeout,
+            max_streams=max_streams,
+            max_waits=max_waits,
             admin_token=admin_token,
             sync=sync,  # type: ignore[arg-type]
             faults_file=faults_file,
@@ -187,7 +253,17 @@ def serve(
     tls = None
     if not plain_http:
         tls = TlsFiles(cert, cert, key) if cert and key else ensure_local_tls(state_dir / "tls")
-    options = ServeOptions(host, port, workers, threads, tls, access_log=access_log)
+    options = ServeOptions(
+        host,
+        port,
+        workers,
+        threads,
+        tls,
+        access_log=access_log,
+        worker_class=worker_class,  # type: ignore[arg-type]
+        connections=connections,
+        head_timeout=head_timeout,
+    )
     click.echo(_banner(config, options, custom_cert=cert is not None))
     run(config, options)
 

@@ -63,6 +63,13 @@ class ProviderConfig:
     max_wait: float = 60.0
     #: Longest pause while reading a request body before answering 408, in seconds.
     read_timeout: float = 10.0
+    #: Longest time for a whole request body (408 past it), in seconds; enforced
+    #: under ``serve`` (gevent), where a read can be interrupted.
+    body_timeout: float = 30.0
+    #: Event streams (``/api/events``) and waits (``/api/messages/wait``) open at
+    #: once, per server process; past it the answer is 503 with Retry-After.
+    max_streams: int = 16
+    max_waits: int = 64
 
     def __post_init__(self) -> None:
         _check_faults(self)
@@ -84,6 +91,10 @@ class ProviderConfig:
             raise ConfigError("the body limit must be at least 1024 bytes")
         if not 0 < self.read_timeout <= 3600:
             raise ConfigError("the read timeout must be more than 0 and at most 3600 seconds")
+        if not 0 < self.body_timeout <= 3600:
+            raise ConfigError("the body timeout must be more than 0 and at most 3600 seconds")
+        if self.max_streams < 0 or self.max_waits < 0:
+            raise ConfigError("the stream and wait caps cannot be negative")
         if not 0 <= self.max_wait <= 3600:
             raise ConfigError("the longest wait must be between 0 and 3600 seconds")
         if self.max_messages < 1:

@@ -27,6 +27,7 @@ from sms_contract.mock_provider.config import (
     ProviderConfig,
 )
 from sms_contract.mock_provider.faults import apply as fault_http
+from sms_contract.mock_provider.limits import total_deadline
 from sms_contract.mock_provider.problems import (
     PROBLEM_CONTENT_TYPE,
     PROBLEMS,
@@ -113,21 +114,26 @@ class _ReadFailure:
 def _read_body(req: Request, config: ProviderConfig) -> tuple[bytes, _ReadFailure | None]:
     """Up to ``limit + 1`` bytes of the body, or why it could not be read whole.
 
-    A pause longer than ``config.read_timeout`` ends the read (408), so a client
-    that announces more bytes than it sends cannot hold a thread forever.
+    A pause longer than ``config.read_timeout``, or (under gevent) a body not
+    whole after ``config.body_timeout``, ends the read (408): a client that
+    trickles its body cannot hold the server.
     """
     limit = config.max_body_bytes
     _bound_pauses(req, config.read_timeout)
     declared = req.content_length
     if declared is not None and declared > limit:
         # The verdict is known; draining only lets the client read it.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), total_deadline(config.read_timeout):
             _drain(req, min(declared, _DRAIN_LIMIT))
         return b"", _too_large(limit)
     try:
-        data = _read_up_to(req, limit + 1 if declared is None else declared)
+        with total_deadline(config.body_timeout):
+            data = _read_up_to(req, limit + 1 if declared is None else declared)
     except TimeoutError:
-        message = f"the body stopped arriving for {config.read_timeout:g} s"
+        message = (
+            f"the body stopped arriving for {config.read_timeout:g} s, "
+            f"or took over {config.body_timeout:g} s in all"
+        )
         return b"", _ReadFailure("request-timeout", "body_timeout", message)
     except Exception as error:  # broken framing (a bad chunk) or a dropped connection
         message = f"the body could not be read: {error}"[:200]

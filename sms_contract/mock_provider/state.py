@@ -1,12 +1,14 @@
-"""What one app instance holds: its configuration, its inbox and its fault store."""
+"""What one app instance holds: its configuration, its inbox, its fault store and
+the caps on requests that stay open."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.limits import Slots
 from sms_contract.mock_provider.storage.faults import FaultStore
 from sms_contract.mock_provider.storage.inbox import Inbox
 
@@ -20,6 +22,13 @@ class ProviderState:
     config: ProviderConfig
     inbox: Inbox
     faults: FaultStore
+    #: Open event streams and waits of this process (``config.max_streams``, ``max_waits``).
+    streams: Slots = field(init=False)
+    waits: Slots = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "streams", Slots(self.config.max_streams))
+        object.__setattr__(self, "waits", Slots(self.config.max_waits))
 
 
 def provider() -> ProviderState:

@@ -24,6 +24,8 @@ blueprint.before_request(require_admin_token)
 blueprint.register_error_handler(QueryError, bad_query)
 
 MAX_LIMIT = 1000
+#: The Retry-After of a wait refused because too many are open.
+WAIT_RETRY_SECONDS = 1
 _STATUSES = ("accepted", "rejected")
 _TYPES = ("NOTIFICATION", "MARKETING")
 
@@ -59,13 +61,22 @@ def clear_messages() -> Response:
 
 @blueprint.get("/api/messages/wait")
 def wait_for_message() -> Response:
-    """Answer as soon as a message with ``retId`` arrives (any worker), or 404."""
+    """Answer as soon as a message with ``retId`` arrives (any worker), or 404;
+    503 when ``max_waits`` waits are open already."""
     ret_id = text_arg("retId")
     if not ret_id:
         raise QueryError("retId", "required", "retId is required (a non-empty string)")
     state = provider()
     timeout = number_arg("timeout", default_wait(state.config), 0.0, state.config.max_wait)
-    message = state.inbox.wait(ret_id, namespace_arg(), timeout)
+    namespace = namespace_arg()
+    with state.waits.held() as admitted:
+        if not admitted:
+            return problem(
+                "over-capacity",
+                f"{state.waits.limit} waits are open already; retry, or poll /api/messages",
+                headers={"Retry-After": str(WAIT_RETRY_SECONDS)},
+            )
+        message = state.inbox.wait(ret_id, namespace, timeout)
     if message is None:
         return problem("wait-timeout", f"no message with retId {ret_id!r} within {timeout:g} s")
     return jsonify(message)

@@ -2,8 +2,10 @@
 
 The list updates live through server-sent events from ``/api/events``, which
 polls SQLite's ``PRAGMA data_version`` (cheap, and it sees commits of every
-gunicorn worker) and ends each stream after ``STREAM_SECONDS`` so no worker
-thread is held for long; the browser then reconnects on its own.
+gunicorn worker) and ends each stream after ``STREAM_SECONDS``; the browser
+then reconnects on its own. Streams showing the same filter share one page
+per change, and at most ``max_streams`` are open per process: past that the
+UI polls ``/api/events?once=1`` instead.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from sms_contract.mock_provider.config import NAMESPACE_PATTERN
+from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.storage.inbox import Inbox, MessageFilter
 from sms_contract.mock_provider.ui.blueprint import blueprint
@@ -41,6 +45,12 @@ POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 5.0
 #: How long the browser waits before reconnecting an ended stream.
 RETRY_MILLISECONDS = 500
+#: The Retry-After of a stream refused because too many are open.
+STREAM_RETRY_SECONDS = 5
+#: Distinct filters whose page is kept (streams use a handful).
+_MAX_CACHED_PAGES = 64
+_PAGES_EXTENSION = "sms_contract.ui.pages"
+_PAGES_LOCK = threading.Lock()
 
 _STATUSES = ("accepted", "rejected")
 _FILTER_FIELDS = ("namespace", "to", "retId", "status")
@@ -145,45 +155,92 @@ def clear() -> BaseResponse:
 
 @blueprint.get("/api/events")
 def events() -> Response:
-    """Server-sent events: an ``inbox`` event with the first page each time it changes."""
+    """Server-sent events: an ``inbox`` event with the first page each time it changes.
+
+    ``?once=1`` answers the page once as JSON: the UI polls that when its
+    stream is refused (503 past ``max_streams`` open streams).
+    """
     filters, _errors = _filters()
-    inbox = provider().inbox
+    state = provider()
+    pages = _pages(state.inbox)
     where = _where(filters)
+    if request.args.get("once"):
+        return jsonify(pages.page(where)[0])
+    if not state.streams.take():
+        return problem(
+            "over-capacity",
+            f"{state.streams.limit} event streams are open already; poll with ?once=1",
+            headers={"Retry-After": str(STREAM_RETRY_SECONDS)},
+        )
     last = request.headers.get("Last-Event-ID") or request.args.get("last")
-    return Response(
-        _stream(inbox, where, last),
+    response = Response(
+        _stream(pages, where, last),
         mimetype="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
+    response.call_on_close(state.streams.give_back)
+    return response
 
 
-def _stream(inbox: Inbox, where: MessageFilter, last: str | None) -> Iterator[str]:
+def _stream(pages: _Pages, where: MessageFilter, last: str | None) -> Iterator[str]:
     """Send the page when the inbox changes, for ``STREAM_SECONDS`` at most."""
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
-    watcher = sqlite3.connect(inbox.path, timeout=5.0, isolation_level=None)
-    try:
-        started = time.monotonic()
-        quiet_since = started
-        seen = None
-        while True:
-            version = watcher.execute("PRAGMA data_version").fetchone()[0]
-            if version != seen:
-                seen = version
-                data = snapshot(inbox, where)
-                tag = _tag(data)
-                if tag != last:
-                    last = tag
-                    quiet_since = time.monotonic()
-                    yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
+    started = time.monotonic()
+    quiet_since = started
+    while True:
+        data, tag = pages.page(where)
+        if tag != last:
+            last = tag
+            quiet_since = time.monotonic()
+            yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
+        now = time.monotonic()
+        if now - started >= STREAM_SECONDS:
+            return
+        if now - quiet_since >= KEEPALIVE_SECONDS:
+            quiet_since = now
+            yield ": still here\n\n"
+        time.sleep(POLL_SECONDS)
+
+
+class _Pages:
+    """The inbox pages that the streams of one process show, each computed once per
+    change of the inbox (and at most once per ``POLL_SECONDS``), however many
+    streams show it."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        self._lock = threading.Lock()
+        # ``PRAGMA data_version`` changes on every commit of another connection:
+        # this one never writes, so it sees every worker's commits.
+        self._watcher = sqlite3.connect(
+            inbox.path, timeout=5.0, isolation_level=None, check_same_thread=False
+        )
+        #: filter -> (data_version, when computed, page, tag)
+        self._cache: dict[MessageFilter, tuple[int, float, dict[str, Any], str]] = {}
+
+    def page(self, where: MessageFilter) -> tuple[dict[str, Any], str]:
+        """The page for ``where`` and its tag."""
+        with self._lock:
+            version = int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
             now = time.monotonic()
-            if now - started >= STREAM_SECONDS:
-                return
-            if now - quiet_since >= KEEPALIVE_SECONDS:
-                quiet_since = now
-                yield ": still here\n\n"
-            time.sleep(POLL_SECONDS)
-    finally:
-        watcher.close()
+            cached = self._cache.get(where)
+            if cached is not None and (cached[0] == version or now - cached[1] < POLL_SECONDS):
+                return cached[2], cached[3]
+            if len(self._cache) >= _MAX_CACHED_PAGES:
+                self._cache.clear()
+            data = snapshot(self._inbox, where)
+            tag = _tag(data)
+            self._cache[where] = (version, now, data, tag)
+            return data, tag
+
+
+def _pages(inbox: Inbox) -> _Pages:
+    """The ``_Pages`` of this app (one per app, made on first use)."""
+    with _PAGES_LOCK:
+        pages: _Pages | None = current_app.extensions.get(_PAGES_EXTENSION)
+        if pages is None:
+            pages = current_app.extensions[_PAGES_EXTENSION] = _Pages(inbox)
+        return pages
 
 
 # -- one message ----------------------------------------------------------------------

@@ -45,6 +45,14 @@ class ProviderWorker(GeventWorker):  # type: ignore[misc]
         # Made after the patching, so it is a greenlet-local: one per connection.
         self._connection = threading.local()
 
+    def run(self) -> None:
+        """Serve; a client that drops its connection (even mid-handshake) is no error."""
+        # gevent's hub prints a traceback for every greenlet ending in an
+        # exception: an abandoned TLS handshake would flood the log.
+        hub = gevent.get_hub()
+        hub.NOT_ERROR = (*hub.NOT_ERROR, OSError)
+        super().run()
+
     @property
     def _head_seconds(self) -> float:
         # gunicorn's keep-alive time: an idle connection and a slow head end alike.

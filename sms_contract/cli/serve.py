@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shlex
 from pathlib import Path
@@ -12,7 +13,7 @@ import click
 from sms_contract.cli._common import EXIT_USAGE, fail
 from sms_contract.mock_provider.config import ConfigError, ProviderConfig
 from sms_contract.mock_provider.server import ServeOptions, run
-from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
+from sms_contract.mock_provider.tls import LOCAL_HOSTS, TlsFiles, ensure_local_tls
 
 _ENV = "SMS_CONTRACT_"
 _EXAMPLE = {
@@ -168,6 +169,21 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
 )
 @_option("--admin-token", env="ADMIN_TOKEN", help="Require this bearer token on /api.")
 @_option(
+    "--admin-token-file",
+    env="ADMIN_TOKEN_FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the admin token from this file (keeps it out of the process list).",
+)
+@_option(
+    "--allowed-host",
+    "allowed_hosts",
+    env="ALLOWED_HOSTS",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the server answers to (repeat). Bound to loopback it answers to "
+    "localhost, 127.0.0.1 and ::1 plus these; bound elsewhere, to any name unless given.",
+)
+@_option(
     "--sync",
     env="SYNC",
     type=click.Choice(["normal", "full"]),
@@ -216,6 +232,8 @@ def serve(
     max_streams: int,
     max_waits: int,
     admin_token: str | None,
+    admin_token_file: Path | None,
+    allowed_hosts: tuple[str, ...],
     sync: str,
     access_log: bool,
     faults_file: Path | None,
@@ -243,7 +261,8 @@ def serve(
             body_timeout=body_timeout,
             max_streams=max_streams,
             max_waits=max_waits,
-            admin_token=admin_token,
+            admin_token=_admin_token(admin_token, admin_token_file),
+            allowed_hosts=_allowed_hosts(host, allowed_hosts),
             sync=sync,  # type: ignore[arg-type]
             faults_file=faults_file,
             fault_max_seconds=fault_max_seconds,
@@ -266,6 +285,33 @@ def serve(
     )
     click.echo(_banner(config, options, custom_cert=cert is not None))
     run(config, options)
+
+
+def _admin_token(given: str | None, file: Path | None) -> str | None:
+    if file is None:
+        return given
+    if given is not None:
+        fail("--admin-token and --admin-token-file go alone, not together", EXIT_USAGE)
+    try:
+        return file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"cannot read the admin token file {file}: {error}")
+
+
+def _allowed_hosts(host: str, extra: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The Host allowlist: the loopback names when bound to loopback, plus ``extra``."""
+    names = tuple(name.strip().lower().strip("[]") for name in extra if name.strip())
+    if is_loopback(host):
+        return (*LOCAL_HOSTS, *names)
+    return names or None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a bind address) is reachable from this machine only."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool) -> str:
@@ -292,5 +338,11 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
     ]
     if options.tls and not custom_cert:
         lines.append(f"  CA         {options.tls.ca_cert}   (give it to clients: --cacert)")
+    if config.admin_token is None and not is_loopback(options.host):
+        lines += [
+            "",
+            f"WARNING: bound to {options.host} with no admin token: anyone who can reach "
+            "this port can read every message and plant faults (--admin-token-file).",
+        ]
     lines += ["", "Send a test SMS:", "  " + shlex.join(curl), ""]
     return "\n".join(lines)

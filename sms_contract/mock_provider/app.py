@@ -8,11 +8,13 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from sms_contract.mock_provider import api, send, ui
+from sms_contract.mock_provider.api.guard import check_host
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import EXTENSION, ProviderState
 from sms_contract.mock_provider.storage.faults import FaultStore
 from sms_contract.mock_provider.storage.inbox import Inbox
+from sms_contract.mock_provider.storage.sessions import SessionStore
 
 _log = logging.getLogger(__name__)
 
@@ -35,7 +37,9 @@ def create_app(config: ProviderConfig | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     inbox = Inbox(config.db_path, max_messages=config.max_messages, sync=config.sync)
     faults = FaultStore(config.db_path, max_seconds=config.fault_max_seconds)
-    app.extensions[EXTENSION] = ProviderState(config, inbox, faults)
+    sessions = SessionStore(config.db_path)
+    app.extensions[EXTENSION] = ProviderState(config, inbox, faults, sessions)
+    app.before_request(check_host)
     send.register(app, config.send_path)
     api.register(app)
     app.register_blueprint(ui.blueprint)

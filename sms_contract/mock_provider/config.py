@@ -21,6 +21,11 @@ class ConfigError(ValueError):
     """A configuration the fake provider refuses to start with."""
 
 
+def _header_safe(token: str) -> bool:
+    """Printable ASCII without spaces: what a header carries the same in every client."""
+    return bool(token) and all("!" <= char <= "~" for char in token)
+
+
 def _check_faults(config: ProviderConfig) -> None:
     if not 0 < config.fault_max_seconds <= 3600:
         raise ConfigError("the fault time limit must be over 0 and at most 3600 seconds")
@@ -70,6 +75,9 @@ class ProviderConfig:
     #: once, per server process; past it the answer is 503 with Retry-After.
     max_streams: int = 16
     max_waits: int = 64
+    #: Host names the server answers to (any Host when ``None``): ``serve`` bound
+    #: to a loopback address allows ``localhost``, ``127.0.0.1`` and ``::1``.
+    allowed_hosts: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         _check_faults(self)
@@ -87,6 +95,12 @@ class ProviderConfig:
                 check_login(login)
             except ValueError as error:
                 raise ConfigError(f"login {login!r} refused: {error}") from None
+        if self.admin_token is not None and not _header_safe(self.admin_token):
+            raise ConfigError(
+                "the admin token must be 1 or more printable ASCII characters (letters, "
+                "digits, punctuation): HTTP headers carry other characters as Latin-1, "
+                "so no client could send it"
+            )
         if self.max_body_bytes < 1024:
             raise ConfigError("the body limit must be at least 1024 bytes")
         if not 0 < self.read_timeout <= 3600:

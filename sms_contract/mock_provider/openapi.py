@@ -103,6 +103,15 @@ _UNAUTHORIZED = _problem(
 )
 
 
+_CROSS_SITE = _problem("A state-changing request from another site (Origin, Sec-Fetch-Site)")
+#: What a write to the admin API may be refused with before its body is read.
+_WRITE_REFUSALS = {
+    "403": _CROSS_SITE,
+    "413": _problem("The body is over the size limit"),
+    "415": _problem("The Content-Type is not application/json"),
+}
+
+
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -208,6 +217,7 @@ def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
                     "400": _problem("The body is not a JSON object"),
                     "409": _problem("A rule with this id exists"),
                     "422": _problem("The rule is invalid; each field at fault is named"),
+                    **_WRITE_REFUSALS,
                 },
                 requestBody={
                     "required": True,
@@ -216,7 +226,11 @@ def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
             ),
             "delete": operation(
                 "Delete every rule, or those scoped to a namespace",
-                {"200": ok("How many", deleted), "400": _problem("A query parameter is invalid")},
+                {
+                    "200": ok("How many", deleted),
+                    "400": _problem("A query parameter is invalid"),
+                    "403": _CROSS_SITE,
+                },
                 parameters=[scope],
             ),
         },
@@ -245,7 +259,7 @@ def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
                 "Delete one rule",
                 {
                     "204": {"description": "Deleted"},
-                    "403": _problem("A magic rule cannot be deleted"),
+                    "403": _problem("A magic rule cannot be deleted, or a cross-site request"),
                     "404": _problem("No such rule"),
                 },
             ),
@@ -336,6 +350,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                         },
                         "400": bad_query,
                         "401": _UNAUTHORIZED,
+                        "403": _CROSS_SITE,
                     },
                 },
             },
@@ -361,6 +376,10 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                         "400": bad_query,
                         "401": _UNAUTHORIZED,
                         "404": _problem("No such message within the timeout"),
+                        "503": _problem(
+                            "Too many waits are open (max_waits); retry after Retry-After",
+                            {"Retry-After": {"schema": {"type": "integer"}}},
+                        ),
                     },
                 }
             },

@@ -1,5 +1,5 @@
-"""What one app instance holds: its configuration, its inbox, its fault store and
-the caps on requests that stay open."""
+"""What one app instance holds: its configuration, its inbox, its fault store, its
+UI sessions and the caps on requests that stay open."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.limits import Slots
 from sms_contract.mock_provider.storage.faults import FaultStore
 from sms_contract.mock_provider.storage.inbox import Inbox
+from sms_contract.mock_provider.storage.sessions import SessionStore
 
 EXTENSION = "sms_contract"
 
@@ -22,6 +23,7 @@ class ProviderState:
     config: ProviderConfig
     inbox: Inbox
     faults: FaultStore
+    sessions: SessionStore
     #: Open event streams and waits of this process (``config.max_streams``, ``max_waits``).
     streams: Slots = field(init=False)
     waits: Slots = field(init=False)

@@ -64,9 +64,14 @@ class ProviderWorker(GeventWorker):  # type: ignore[misc]
         super().handle(listener, client, addr)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
-        """Serve one request of the connection."""
+        """Serve one request of the connection, then let the other connections run."""
         self._connection.state.requests += 1
-        return super().handle_request(listener_name, req, sock, addr)
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        finally:
+            # A greenlet runs until it waits: a keep-alive client whose next
+            # request is always there would otherwise be served ahead of all.
+            gevent.sleep(0)
 
     def timeout_ctx(self) -> Any:
         """The deadline of one request head (gunicorn reads the head inside it)."""

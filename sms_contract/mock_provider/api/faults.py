@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from sms_contract.core.validation import BodyError, parse_object
-from sms_contract.mock_provider.api.guard import require_admin_token
+from sms_contract.mock_provider.api.guard import guard_api
 from sms_contract.mock_provider.api.query import QueryError, bad_query, namespace_arg
 from sms_contract.mock_provider.faults.magic import MAGIC
 from sms_contract.mock_provider.faults.rules import RuleError, parse_rules
@@ -14,7 +14,7 @@ from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.storage.faults import DuplicateRuleId, FaultStore
 
 blueprint = Blueprint("faults", __name__)
-blueprint.before_request(require_admin_token)
+blueprint.before_request(guard_api)
 blueprint.register_error_handler(QueryError, bad_query)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from sms_contract.mock_provider.api.guard import require_admin_token
+from sms_contract.mock_provider.api.guard import guard_api
 from sms_contract.mock_provider.api.query import (
     QueryError,
     bad_query,
@@ -20,7 +20,7 @@ from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.storage.inbox import MessageFilter
 
 blueprint = Blueprint("messages", __name__)
-blueprint.before_request(require_admin_token)
+blueprint.before_request(guard_api)
 blueprint.register_error_handler(QueryError, bad_query)
 
 MAX_LIMIT = 1000

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 # bench/ may not exist yet; ruff refuses a missing path.
-LINTED := $(wildcard sms_contract tests bench)
+LINTED := $(wildcard sms_contract tests bench scripts)
 
 .PHONY: run test bench lint fmt browser clean help
 
@@ -33,10 +33,11 @@ bench: $(STAMP) ## run the benchmarks and write bench/README.md
 	@bash scripts/install-debian.sh wrk
 	$(BIN)/python -m bench
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy and the import contracts
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy sms_contract
+	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## format the code with ruff
 	$(BIN)/ruff check --fix $(LINTED)

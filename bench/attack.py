@@ -25,7 +25,7 @@ from bench.provider import Result, free_port, measure_load, running_server, sms_
 
 # The attackers are the tests' own (tests/helpers/attacks.py): one definition of the mix.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers.attacks import AttackMix, Mix, Probe, probe_sends  # noqa: E402
+from helpers.attacks import AttackMix, Mix, Probe, probe_sends
 
 WORKER_CLASSES = ("gthread", "gevent")
 MIX = Mix(streams=100, idle=300, slow_heads=50, slow_bodies=50, pause=2.0)

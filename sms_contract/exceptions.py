@@ -1,11 +1,36 @@
-"""Every exception the project raises on purpose, in one module."""
+"""Every exception the project raises on purpose, in one module.
+
+The hierarchy::
+
+    SmsContractError
+    ├── InputError (ValueError)          input that cannot be read as a payload
+    │   └── BodyError                    a body that is not a readable JSON object
+    ├── PayloadBuildError (ValueError)   a payload cannot be built (``field`` names it)
+    ├── ReadingError (ValueError)        an unknown reading name or value
+    ├── ConfigurationError (ValueError)  a provider client that cannot be set up
+    ├── InvalidLogin (ValueError)        a login outside the platform's character set
+    ├── ProviderRejected                 the provider refused the SMS for good
+    ├── ProviderUnavailable              the provider did not accept it by the last attempt
+    ├── ConfigError (ValueError)         a fake-provider configuration refused at start
+    ├── RuleError (ValueError)           a fault rule that cannot be used
+    ├── DuplicateRuleId (ValueError)     a fault rule id that is taken
+    ├── MagicRuleProtected               a magic rule cannot be deleted
+    ├── QueryError (ValueError)          an admin API query parameter that cannot be used
+    ├── UnknownSelector (ValueError)     a verify ``--only``/``--skip`` naming no check
+    ├── Unreachable                      verify: the endpoint cannot be reached
+    ├── BudgetExhausted                  verify: a send past ``--max-sends``
+    └── OpenApiMissing                   verify: the provider OpenAPI is not installed
+
+Errors that carry findings hold them as ``Violation`` objects.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from sms_contract.core.validation import Violation
+if TYPE_CHECKING:  # findings are built by the code that raises, never here
+    from sms_contract.core.findings import Violation
 
 
 class SmsContractError(Exception):
@@ -23,6 +48,22 @@ class PayloadBuildError(SmsContractError, ValueError):
 
 class InputError(SmsContractError, ValueError):
     """Input that cannot be read as a payload: bad bytes, bad JSON, not an object."""
+
+
+class BodyError(InputError):
+    """A body that is not a readable JSON object (a 400 in the fake provider)."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(violation.message)
+        self.violation = violation
+
+
+class ReadingError(SmsContractError, ValueError):
+    """An unknown reading name or value; the message lists the valid ones."""
+
+
+class InvalidLogin(SmsContractError, ValueError):
+    """A login with a character the platform refuses."""
 
 
 class ConfigurationError(SmsContractError, ValueError):
@@ -83,3 +124,58 @@ class ProviderUnavailable(SmsContractError):
         self.status = status
         self.error = error
         self.kind = kind
+
+
+# -- the fake provider ----------------------------------------------------------------
+
+
+class ConfigError(SmsContractError, ValueError):
+    """A configuration the fake provider refuses to start with."""
+
+
+class RuleError(SmsContractError, ValueError):
+    """Fault rule input that cannot be used; ``violations`` name each field at fault."""
+
+    def __init__(self, violations: Iterable[Violation]) -> None:
+        self.violations = list(violations)
+        super().__init__("; ".join(f"{v.pointer or '/'}: {v.message}" for v in self.violations))
+
+
+class DuplicateRuleId(SmsContractError, ValueError):
+    """A fault rule with this id exists already."""
+
+
+class MagicRuleProtected(SmsContractError):
+    """The built-in magic rules cannot be deleted."""
+
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"{rule_id!r} is a built-in magic rule; it cannot be deleted")
+        self.rule_id = rule_id
+
+
+class QueryError(SmsContractError, ValueError):
+    """An admin API query parameter that cannot be used; carries the violation
+    (its pointer is ``/query/<name>``)."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(violation.message)
+        self.violation = violation
+
+
+# -- verify -----------------------------------------------------------------------------
+
+
+class UnknownSelector(SmsContractError, ValueError):
+    """An ``--only``/``--skip`` value that names no check."""
+
+
+class Unreachable(SmsContractError):
+    """The endpoint cannot be reached at all: DNS, refused connection, timeout."""
+
+
+class BudgetExhausted(SmsContractError):
+    """A send past ``--max-sends`` was attempted; nothing was sent."""
+
+
+class OpenApiMissing(SmsContractError):
+    """The provider OpenAPI is not part of this installation."""

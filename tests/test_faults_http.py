@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 import requests
+from helpers.sends import FAIL_TWICE, FR, post, sms
 from openapi_spec_validator import validate
 
 from sms_contract import build_payload
@@ -14,18 +15,9 @@ from sms_contract.mock_provider.faults.magic import MAGIC
 from sms_contract.mock_provider.testing import provider_config
 from sms_contract.sender.client import ProviderClient, RetryPolicy
 
-FR = "+33612345678"
-FAIL_TWICE = "+447700900302"
-
 
 def payload(to=FR, text="Votre code est 1234", **fields):
-    body = build_payload(to, text, sender="INOCX").to_json_dict()
-    return {**body, **fields}
-
-
-def post(provider, body, **kwargs):
-    kwargs.setdefault("timeout", 10)
-    return requests.post(provider.url, json=body, verify=provider.ca_bundle, **kwargs)
+    return sms(text, to=to, **fields)
 
 
 def statuses(provider, bodies):

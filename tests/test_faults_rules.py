@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from sms_contract import build_payload
 from sms_contract.cli import cli
 from sms_contract.core.validation import check_document
-from sms_contract.mock_provider.config import ConfigError, ProviderConfig
+from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults.magic import MAGIC, magic_rules_for
 from sms_contract.mock_provider.faults.rules import (
     MAGIC_RANGE,
@@ -19,12 +19,13 @@ from sms_contract.mock_provider.faults.rules import (
     parse_rule,
     parse_rules,
 )
+from sms_contract.mock_provider.service import ProviderState
 
 
 def pointers(data, **options):
     with pytest.raises(RuleError) as caught:
         parse_rule(data, **options)
-    return {v["pointer"]: v["message"] for v in caught.value.violations}
+    return {v.pointer: v.message for v in caught.value.violations}
 
 
 def test_a_rule_names_exactly_one_action():
@@ -130,7 +131,7 @@ def test_rules_of_a_list_are_checked_together_with_their_index():
                 {"id": "a", "empty": True},
             ]
         )
-    found = [v["pointer"] for v in caught.value.violations]
+    found = [v.pointer for v in caught.value.violations]
     assert found == ["/1/status", ""]
 
 
@@ -153,14 +154,18 @@ def test_rules_load_from_yaml_and_json_files(tmp_path):
     assert limited.rate_limit is not None and limited.rate_limit.per == "login"
 
 
-def test_a_bad_faults_file_stops_the_configuration_with_the_field_named(tmp_path):
+def test_a_bad_faults_file_stops_the_server_start_with_the_field_named(tmp_path):
     path = tmp_path / "faults.yaml"
     path.write_text("- status: 503\n- status: 200\n")
-    with pytest.raises(ConfigError, match=r"/1/status"):
-        ProviderConfig(db_path=tmp_path / "db", faults_file=path)
-    path.write_text("status: [")
-    with pytest.raises(ConfigError, match="not valid YAML"):
-        ProviderConfig(db_path=tmp_path / "db", faults_file=path)
+    state = ProviderState(ProviderConfig(db_path=tmp_path / "db", faults_file=path))
+    try:
+        with pytest.raises(RuleError, match=r"/1/status"):
+            state.install_start_rules()
+        path.write_text("status: [")
+        with pytest.raises(RuleError, match="not valid YAML"):
+            state.install_start_rules()
+    finally:
+        state.close()
 
 
 def test_the_magic_recipients_are_in_the_drama_range_and_unique():

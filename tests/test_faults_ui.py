@@ -1,4 +1,4 @@
-"""The web UI's faults page against the real /api/faults (the UI's own tests use a stand-in)."""
+"""The web UI's faults page: rules added, refused and removed through the service layer."""
 
 import html
 
@@ -17,7 +17,7 @@ def test_the_faults_page_lists_adds_refuses_and_removes_rules_of_the_real_api(tm
     refused = html.unescape(
         client.post("/faults", data={"rule": '{"status": 200}'}).get_data(as_text=True)
     )
-    assert "The faults API refused (422)" in refused and "/status" in refused
+    assert "The rule was refused (422)" in refused and "/status" in refused
     client.post("/faults/f1/delete")
     assert "No rules" in client.get("/faults").get_data(as_text=True)
 

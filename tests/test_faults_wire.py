@@ -8,12 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from helpers.raw_http import RemoteServer, post_raw, serve_process
+from helpers.sends import FR, post, sms
 
-from sms_contract import build_payload
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.testing import SmsProvider
 
-FR = "+33612345678"
 FAULTS_FILE = """\
 faults:
   - id: file-418
@@ -24,7 +23,7 @@ faults:
 
 
 def payload(to=FR, **fields):
-    return {**build_payload(to, "hello", sender="INOCX").to_json_dict(), **fields}
+    return sms("hello", to=to, **fields)
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +47,6 @@ def provider(request, make_sms_provider):
 
 def raw(provider, body, timeout=5.0, close=False):
     return post_raw(provider.url, body, ca_bundle=provider.ca_bundle, timeout=timeout, close=close)
-
-
-def post(provider, body):
-    return requests.post(provider.url, json=body, verify=provider.ca_bundle, timeout=10)
 
 
 def faults_of_last(provider):

@@ -15,25 +15,13 @@ from typing import Any
 
 import pytest
 import requests
+from helpers.sends import post, sms
 
 from sms_contract import build_payload
 from sms_contract.mock_provider.testing import LiveProvider, SmsProvider, provider_config
 
 LOGIN, PASSWORD = "inocx.platform", "pa55-W0rd-never-stored"
 ADMIN_TOKEN = "admin-t0ken-for-tests"
-
-
-def sms(text: str = "Votre RDV est confirmé", **overrides: Any) -> dict[str, Any]:
-    """A valid payload with a fresh retId, fields overridden as given."""
-    payload = build_payload("+33612345678", text, sender="INOCX").to_json_dict()
-    payload.update(overrides)
-    return payload
-
-
-def post(provider: SmsProvider, body: Any, **kwargs: Any) -> requests.Response:
-    """POST ``body`` as JSON to the provider's namespace, trusting its CA."""
-    kwargs.setdefault("verify", provider.ca_bundle or True)
-    return requests.post(provider.url, json=body, timeout=30, **kwargs)
 
 
 @pytest.fixture

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sms_contract.mock_provider.storage.database import GroupCommit, _Job
+from sms_contract.mock_provider.storage.database import GroupCommit, SharedDatabase, _Job
 from sms_contract.mock_provider.storage.inbox import Inbox, MessageFilter, Received, Stored
 
 
@@ -26,13 +28,15 @@ def received(ret_id: str, text: str = "hello", namespace: str = "n") -> Received
     )
 
 
-def answer(stored: Stored) -> dict[str, Any]:
+def answer(_item: Received, stored: Stored) -> dict[str, Any]:
     return {"id": stored.id, "duplicate": stored.duplicate, "conflict": stored.conflict}
 
 
 @pytest.fixture
-def inbox(tmp_path: Path) -> Inbox:
-    return Inbox(tmp_path / "inbox.sqlite3")
+def inbox(tmp_path: Path) -> Iterator[Inbox]:
+    database = SharedDatabase(tmp_path / "inbox.sqlite3")
+    yield Inbox(database)
+    database.close()
 
 
 def test_concurrent_sends_and_retries_from_many_threads_are_each_stored_once(inbox):
@@ -85,7 +89,9 @@ def test_a_retry_with_another_body_is_stored_as_a_rejected_conflict(inbox):
 
 def test_work_that_fails_is_undone_alone_and_the_rest_of_its_batch_is_committed(tmp_path):
     path = tmp_path / "db.sqlite3"
-    Inbox(path).close()  # creates the schema
+    database = SharedDatabase(path)
+    Inbox(database)  # creates the schema
+    database.close()
 
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -110,11 +116,9 @@ def test_work_that_fails_is_undone_alone_and_the_rest_of_its_batch_is_committed(
 
 
 def test_the_faults_of_every_attempt_stay_on_the_one_entry(inbox):
-    first = received("f")
-    first.faults = [{"rule": "a"}]
+    first = replace(received("f"), faults=({"rule": "a"},))
     stored, _ = inbox.record(first, answer)
-    retry = received("f")
-    retry.faults = [{"rule": "b"}]
+    retry = replace(received("f"), faults=({"rule": "b"},))
     inbox.record(retry, answer)
     assert inbox.get(stored.id)["faults"] == [{"rule": "a"}, {"rule": "b"}]
     inbox.set_faults(stored.id, [{"rule": "c"}])

@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI commands: exit codes, reading input, failing cleanly."""
+"""Helpers shared by the CLI commands: reading input, failing cleanly."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ from typing import NoReturn
 
 import click
 
-EXIT_OK = 0
-#: The input, payload or endpoint breaks the contract.
-EXIT_INVALID = 1
-#: Bad usage or input that cannot be read at all.
-EXIT_USAGE = 2
-#: The endpoint cannot be reached (DNS, refused connection, timeout, TLS).
-EXIT_UNREACHABLE = 3
+from sms_contract.core.encoding import lone_surrogate_at
+from sms_contract.exit_codes import EXIT_USAGE
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -49,9 +44,9 @@ def decode_text(data: bytes, what: str) -> str:
 
 def check_unicode(text: str, what: str) -> str:
     """Refuse text holding lone surrogates (e.g. undecodable bytes in an argument)."""
-    for index, char in enumerate(text):
-        if "\ud800" <= char <= "\udfff":
-            fail(f"{what} holds an invalid character at position {index} (not valid UTF-8)")
+    index = lone_surrogate_at(text)
+    if index is not None:
+        fail(f"{what} holds an invalid character at position {index} (not valid UTF-8)")
     return text
 
 

@@ -8,16 +8,10 @@ import sys
 import click
 
 from sms_contract import schema as documents
-from sms_contract.cli._common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    check_unicode,
-    decode_text,
-    fail,
-    read_source,
-)
+from sms_contract.cli._common import check_unicode, decode_text, fail, read_source
 from sms_contract.core.encoding import GSM7_PART, UCS2_PART, Analysis, analyze
 from sms_contract.core.validation import BodyError, CheckResult, check_document, parse_object
+from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK
 
 
 @click.command()

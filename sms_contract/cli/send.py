@@ -11,14 +11,7 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_UNREACHABLE,
-    check_unicode,
-    fail,
-    read_password,
-)
+from sms_contract.cli._common import check_unicode, fail, read_password
 from sms_contract.cli.contract import describe_analysis
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.encoding import analyze
@@ -29,6 +22,7 @@ from sms_contract.exceptions import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 from sms_contract.sender.client import (
     DEFAULT_RETRY,
     ConnectionOutcome,

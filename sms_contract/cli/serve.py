@@ -10,8 +10,11 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import EXIT_USAGE, fail
-from sms_contract.mock_provider.config import ConfigError, ProviderConfig
+from sms_contract.cli._common import fail
+from sms_contract.exceptions import ConfigError, RuleError
+from sms_contract.exit_codes import EXIT_USAGE
+from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run
 from sms_contract.mock_provider.tls import LOCAL_HOSTS, TlsFiles, ensure_local_tls
 
@@ -269,6 +272,11 @@ def serve(
         )
     except ConfigError as error:
         fail(str(error), EXIT_USAGE)
+    if faults_file is not None:
+        try:  # read again at start; checked here so that nothing starts with a bad file
+            load_rules_file(faults_file, max_seconds=fault_max_seconds)
+        except RuleError as error:
+            fail(f"bad fault rule in {faults_file}: {error}", EXIT_USAGE)
     tls = None
     if not plain_http:
         tls = TlsFiles(cert, cert, key) if cert and key else ensure_local_tls(state_dir / "tls")

@@ -18,7 +18,7 @@ import click
 import phonenumbers
 from rich.console import Console
 
-from sms_contract.cli._common import EXIT_USAGE, fail, read_password
+from sms_contract.cli._common import fail, read_password
 from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, select
 from sms_contract.contract_tests.evidence import Redactor
 from sms_contract.contract_tests.report import (
@@ -31,6 +31,7 @@ from sms_contract.contract_tests.report import (
 from sms_contract.contract_tests.runner import Options, Result, Runner
 from sms_contract.core.credentials import InvalidLogin, check_login
 from sms_contract.core.model import E164_PATTERN
+from sms_contract.exit_codes import EXIT_USAGE
 
 #: The numbers used against the built-in fake provider (no URL given): nothing is sent.
 DEMO_TO, DEMO_LONG_TO = "+33612345678", "+882123456789012"

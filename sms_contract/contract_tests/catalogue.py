@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sms_contract.exceptions import UnknownSelector
+
 
 class Level(StrEnum):
     """How much a check matters."""
@@ -293,10 +295,6 @@ CATALOGUE: tuple[CheckSpec, ...] = (
 )
 
 BY_ID: dict[str, CheckSpec] = {spec.id: spec for spec in CATALOGUE}
-
-
-class UnknownSelector(ValueError):
-    """An ``--only``/``--skip`` value that names no check."""
 
 
 def _matches(check_id: str, selector: str) -> bool:

@@ -18,9 +18,9 @@ from typing import Any
 
 from sms_contract.contract_tests.evidence import Exchange, excerpt
 from sms_contract.contract_tests.probes import BudgetExhausted, Setup, Target
-from sms_contract.core.encoding import analyze
+from sms_contract.core.encoding import analyze, lone_surrogate_at
 from sms_contract.core.validation import check_body
-from sms_contract.exceptions import SmsContractError
+from sms_contract.exceptions import OpenApiMissing
 
 #: The answer checks of schemathesis run on every case (5xx are judged here).
 _SCHEMATHESIS_CHECKS = (
@@ -29,10 +29,6 @@ _SCHEMATHESIS_CHECKS = (
     "response_headers_conformance",
     "response_schema_conformance",
 )
-
-
-class OpenApiMissing(SmsContractError):
-    """The provider OpenAPI is not part of this installation."""
 
 
 @dataclass
@@ -82,7 +78,7 @@ def _prepare(case: Any, setup: Setup, number: int, positive: bool) -> None:
         return
     body["retId"] = setup.ret_id(f"fuzz-{number}")
     text = body.get("text")
-    if isinstance(text, str) and text and not any("\ud800" <= c <= "\udfff" for c in text):
+    if isinstance(text, str) and text and lone_surrogate_at(text) is None:
         analysis = analyze(text)
         body["isUnicode"], body["credits"] = analysis.is_unicode, analysis.credits
 

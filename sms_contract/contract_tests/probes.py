@@ -31,17 +31,13 @@ from sms_contract.contract_tests.evidence import (
 )
 from sms_contract.core.credentials import basic_authorization
 from sms_contract.core.model import build_payload
-from sms_contract.exceptions import SmsContractError
+from sms_contract.exceptions import BudgetExhausted
 
 #: The Content-Type of every send (reading 1).
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 USER_AGENT = f"sms-contract-verify/{__version__}"
 #: An unknown field a tolerant provider ignores (reading 10).
 UNKNOWN_FIELD = ("campaignRef", "sms-contract-verify")
-
-
-class BudgetExhausted(SmsContractError):
-    """A send past ``--max-sends`` was attempted; nothing was sent."""
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,7 @@ from sms_contract.contract_tests.probes import (
 )
 from sms_contract.contract_tests.tls import TlsFacts, Trust, Unreachable, connect, probe_legacy
 from sms_contract.contract_tests.tls import probe as probe_tls
-
-EXIT_OK, EXIT_MUST_FAILED, EXIT_UNREACHABLE = 0, 1, 3
+from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ class Report:
         """0: no MUST failed; 1: a MUST failed; 3: unreachable."""
         if self.unreachable:
             return EXIT_UNREACHABLE
-        return EXIT_MUST_FAILED if any(r.must_failed for r in self.results) else EXIT_OK
+        return EXIT_INVALID if any(r.must_failed for r in self.results) else EXIT_OK
 
     @property
     def failed_ids(self) -> set[str]:

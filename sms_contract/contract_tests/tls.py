@@ -12,15 +12,11 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from sms_contract.exceptions import SmsContractError
+from sms_contract.exceptions import Unreachable
 
 #: Versions a modern endpoint should refuse (RFC 8996).
 LEGACY_VERSIONS = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
 _LEGACY_NAMES = {ssl.TLSVersion.TLSv1: "TLS 1.0", ssl.TLSVersion.TLSv1_1: "TLS 1.1"}
-
-
-class Unreachable(SmsContractError):
-    """The endpoint cannot be reached at all: DNS, refused connection, timeout."""
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,16 @@ import base64
 import hmac
 import re
 
-from sms_contract.exceptions import SmsContractError
+from sms_contract.exceptions import InvalidLogin
+
+#: Request headers that carry a secret: never logged, stored or shown as sent.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-admin-token"})
+#: Of those, the ones whose value starts with an auth scheme (``Basic``) worth keeping.
+_SCHEMED_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 #: The platform's login field accepts letters, digits and ``_ + . @ -`` only.
 LOGIN_PATTERN = re.compile(r"[A-Za-z0-9_+.@-]+")
 LOGIN_CHARACTERS = "letters, digits and _ + . @ -"
-
-
-class InvalidLogin(SmsContractError, ValueError):
-    """A login with a character the platform refuses."""
 
 
 def check_login(login: str) -> str:
@@ -59,3 +60,18 @@ def bearer_token(header: str | None) -> str | None:
     """The token of an ``Authorization: Bearer TOKEN`` header, else ``None``."""
     scheme, _, token = (header or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def redact_header(name: str, value: str) -> str:
+    """``value`` as it may be stored or shown: a secret header keeps at most its
+    auth scheme (``Basic [redacted]``); any other header is kept as is."""
+    lowered = name.lower()
+    if lowered not in SECRET_HEADERS:
+        return value
+    if lowered in _SCHEMED_HEADERS:
+        # Keep the scheme only when there is one; a bare token is all secret.
+        scheme, separator, _secret = value.strip().partition(" ")
+        known = separator and scheme.isascii() and scheme.isalpha() and len(scheme) <= 16
+        if known:
+            return f"{scheme} [redacted]"
+    return "[redacted]"

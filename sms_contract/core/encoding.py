@@ -43,6 +43,16 @@ UCS2_SINGLE, UCS2_PART = 70, 67
 MAX_PARTS = 255
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate_at(text: str) -> int | None:
+    """The index of the first lone UTF-16 surrogate in ``text`` (never valid
+    Unicode, so never sendable), or ``None`` when there is none."""
+    found = _LONE_SURROGATE.search(text)
+    return found.start() if found else None
+
+
 @dataclass(frozen=True, slots=True)
 class OffendingChar:
     """A character outside the GSM alphabet, at code-point index ``index``."""

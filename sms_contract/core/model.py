@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from sms_contract.core.encoding import MAX_PARTS, analyze
+from sms_contract.core.encoding import MAX_PARTS, analyze, lone_surrogate_at
 from sms_contract.exceptions import PayloadBuildError
 from sms_contract.schema import load_schema
 
@@ -161,7 +161,7 @@ def build_payload(
         raise PayloadBuildError(
             "text", f"the text has {len(text)} characters, more than {TEXT_MAX_LENGTH}"
         )
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if lone_surrogate_at(text) is not None:
         raise PayloadBuildError("text", "the text holds a lone surrogate (not valid Unicode)")
     if type not in SmsType.__members__:
         raise PayloadBuildError("type", f"type must be NOTIFICATION or MARKETING, not {type!r}")

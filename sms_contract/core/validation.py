@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
@@ -18,8 +17,10 @@ import phonenumbers
 from jsonschema import Draft202012Validator, ValidationError, validators
 from pydantic import ValidationError as PydanticValidationError
 
+from sms_contract.core.encoding import lone_surrogate_at
+from sms_contract.core.findings import CheckResult, Violation, pointer
 from sms_contract.core.model import SmsPayload, consistency_mismatches
-from sms_contract.exceptions import InputError
+from sms_contract.exceptions import BodyError
 from sms_contract.schema import load_schema
 
 #: Deepest nesting accepted in a body; a payload is one flat object.
@@ -27,55 +28,6 @@ MAX_DEPTH = 32
 #: Operators truncate or refuse longer sender names (alphanumeric / numeric).
 SENDER_ALPHANUMERIC_MAX = 11
 SENDER_NUMERIC_MAX = 15
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One broken rule: where (JSON pointer), which rule (code), and why."""
-
-    pointer: str
-    code: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        """The JSON form used in problem+json bodies and reports."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The verdict on one document: violations make it invalid, warnings do not."""
-
-    violations: list[Violation] = field(default_factory=list)
-    warnings: list[Violation] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        """True when nothing is violated."""
-        return not self.violations
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the verdict."""
-        return {
-            "valid": self.valid,
-            "violations": [v.to_dict() for v in self.violations],
-            "warnings": [w.to_dict() for w in self.warnings],
-        }
-
-
-class BodyError(InputError):
-    """A body that is not a readable JSON object (a 400 in the fake provider)."""
-
-    def __init__(self, violation: Violation) -> None:
-        super().__init__(violation.message)
-        self.violation = violation
-
-
-def pointer(*parts: object) -> str:
-    """An RFC 6901 JSON pointer to ``parts``."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 # -- bytes -> JSON ----------------------------------------------------------------
@@ -144,7 +96,7 @@ def parse_body(raw: bytes | str) -> Any:
 
 def _check_tree(document: Any) -> None:
     """Depth and lone surrogates everywhere; a pointer is built only for the culprit."""
-    if isinstance(document, str) and _LONE_SURROGATE.search(document):
+    if isinstance(document, str) and lone_surrogate_at(document) is not None:
         raise _refuse("lone_surrogate", "a string holds a lone UTF-16 surrogate")
     stack: list[tuple[Any, int, Any]] = [(document, 1, None)]
     while stack:
@@ -160,11 +112,11 @@ def _check_tree(document: Any) -> None:
             if depth >= MAX_DEPTH:
                 message = f"the JSON is nested deeper than {MAX_DEPTH} levels"
                 raise _refuse("too_deep", message, _path_pointer(here))
-            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+            if isinstance(key, str) and lone_surrogate_at(key) is not None:
                 message = "a key holds a lone UTF-16 surrogate"
                 raise _refuse("lone_surrogate", message, _path_pointer(path))
             if isinstance(value, str):
-                if _LONE_SURROGATE.search(value):
+                if lone_surrogate_at(value) is not None:
                     message = "a string holds a lone UTF-16 surrogate"
                     raise _refuse("lone_surrogate", message, _path_pointer(here))
             elif isinstance(value, dict | list):

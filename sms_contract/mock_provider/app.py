@@ -11,10 +11,8 @@ from sms_contract.mock_provider import api, send, ui
 from sms_contract.mock_provider.api.guard import check_host
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.problems import problem
-from sms_contract.mock_provider.state import EXTENSION, ProviderState
-from sms_contract.mock_provider.storage.faults import FaultStore
-from sms_contract.mock_provider.storage.inbox import Inbox
-from sms_contract.mock_provider.storage.sessions import SessionStore
+from sms_contract.mock_provider.service import ProviderState
+from sms_contract.mock_provider.state import attach
 
 _log = logging.getLogger(__name__)
 
@@ -30,15 +28,16 @@ _HTTP_SLUGS = {
 
 
 def create_app(config: ProviderConfig | None = None) -> Flask:
-    """Build the fake provider for ``config`` (defaults when ``None``)."""
+    """Build the fake provider for ``config`` (defaults when ``None``).
+
+    The app applies the fault rules already in its database; a server start
+    replaces them with the configuration's (``ProviderState.install_start_rules``).
+    """
     config = config or ProviderConfig()
     app = Flask(__name__, static_folder="ui/static")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    inbox = Inbox(config.db_path, max_messages=config.max_messages, sync=config.sync)
-    faults = FaultStore(config.db_path, max_seconds=config.fault_max_seconds)
-    sessions = SessionStore(config.db_path)
-    app.extensions[EXTENSION] = ProviderState(config, inbox, faults, sessions)
+    attach(app, ProviderState(config))
     app.before_request(check_host)
     send.register(app, config.send_path)
     api.register(app)

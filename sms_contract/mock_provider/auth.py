@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import Request
 
-from sms_contract.core.credentials import parse_basic, same_secret
+from sms_contract.core.credentials import parse_basic, redact_header, same_secret
 from sms_contract.mock_provider.config import ProviderConfig
 
 
@@ -48,16 +48,4 @@ def challenge(config: ProviderConfig) -> dict[str, str]:
 
 def redacted_headers(request: Request) -> dict[str, str]:
     """The request headers as recorded: credentials and cookies never kept."""
-    return {name: _redact(name, value) for name, value in request.headers.items()}
-
-
-def _redact(name: str, value: str) -> str:
-    lowered = name.lower()
-    if lowered in ("authorization", "proxy-authorization"):
-        # Keep the scheme ("Basic") only when there is one; a bare token is all secret.
-        scheme, separator, _secret = value.strip().partition(" ")
-        known = separator and scheme.isascii() and scheme.isalpha() and len(scheme) <= 16
-        return f"{scheme} [redacted]" if known else "[redacted]"
-    if lowered in ("cookie", "x-admin-token"):
-        return "[redacted]"
-    return value
+    return {name: redact_header(name, value) for name, value in request.headers.items()}

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from sms_contract.core.credentials import check_login
+from sms_contract.exceptions import ConfigError, RuleError
+from sms_contract.mock_provider.faults.rules import parse_rules
 
 AuthMode = Literal["none", "any", "strict"]
 SyncMode = Literal["normal", "full"]
-
-#: A namespace segment in ``/ns/<namespace>/...``.
-NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-DEFAULT_NAMESPACE = "default"
-
-
-class ConfigError(ValueError):
-    """A configuration the fake provider refuses to start with."""
 
 
 def _header_safe(token: str) -> bool:
@@ -29,13 +22,10 @@ def _header_safe(token: str) -> bool:
 def _check_faults(config: ProviderConfig) -> None:
     if not 0 < config.fault_max_seconds <= 3600:
         raise ConfigError("the fault time limit must be over 0 and at most 3600 seconds")
-    from sms_contract.mock_provider.faults.rules import RuleError, start_rules
-
     try:
-        start_rules(config.faults_file, config.faults, max_seconds=config.fault_max_seconds)
+        parse_rules(config.faults, max_seconds=config.fault_max_seconds)
     except RuleError as error:
-        where = f" in {config.faults_file}" if config.faults_file else ""
-        raise ConfigError(f"bad fault rule{where}: {error}") from None
+        raise ConfigError(f"bad fault rule: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -56,7 +46,8 @@ class ProviderConfig:
     max_messages: int = 100_000
     admin_token: str | None = field(default=None, repr=False)
     #: Fault rules to start with (docs/faults.md): a JSON or YAML file, then these
-    #: (dicts or ``FaultRule``); a server starts with exactly these rules.
+    #: (dicts or ``FaultRule``); a server starts with exactly these rules. The
+    #: file is read when the server starts (``ProviderState.install_start_rules``).
     faults_file: Path | None = None
     faults: tuple[Any, ...] = ()
     #: Longest a fault may hold a send (delay, hang), in seconds.

@@ -6,6 +6,7 @@ from typing import Any
 
 from sms_contract import __version__
 from sms_contract.mock_provider.config import ProviderConfig, default_wait
+from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, NAMESPACE_SCHEMA_PATTERN
 from sms_contract.schema import load_schema
 
 _VIOLATION = {
@@ -139,7 +140,7 @@ def _send_operations(tag: str, extra_parameters: list[dict[str, Any]]) -> dict[s
     }
     get_responses: dict[str, Any] = {"200": connection_ok, "401": _UNAUTHORIZED}
     if extra_parameters:
-        bad_namespace = _problem("The namespace is not 1 to 64 letters, digits, '_', '.' or '-'")
+        bad_namespace = _problem(f"The namespace breaks the rule: {NAMESPACE_RULE}")
         post_responses["404"] = get_responses["404"] = bad_namespace
     return {
         "parameters": extra_parameters,
@@ -192,7 +193,7 @@ def _fault_paths(admin_security: list[dict[str, list[str]]]) -> dict[str, Any]:
     }
     rule_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     scope = _query(
-        "namespace", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}, "Rules of a namespace"
+        "namespace", {"type": "string", "pattern": NAMESPACE_SCHEMA_PATTERN}, "Rules of a namespace"
     )
 
     def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -276,11 +277,11 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
         "name": "namespace",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+        "schema": {"type": "string", "pattern": NAMESPACE_SCHEMA_PATTERN},
         "description": "Isolates the messages of one test run from the others",
     }
     filters = [
-        _query("namespace", {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}, "Namespace"),
+        _query("namespace", {"type": "string", "pattern": NAMESPACE_SCHEMA_PATTERN}, "Namespace"),
         _query("to", {"type": "string"}, "Recipient, exactly"),
         _query("retId", {"type": "string"}, "retId, exactly"),
         _query("type", {"enum": ["NOTIFICATION", "MARKETING"]}, "SMS type"),

@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Response, json
 
+from sms_contract.core.findings import Violation
+
 PROBLEM_TYPE_BASE = "https://sms-contract.inocx.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -48,7 +50,7 @@ def problem(
     slug: str,
     detail: str,
     *,
-    violations: Iterable[Mapping[str, str]] = (),
+    violations: Iterable[Violation] = (),
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
@@ -89,7 +91,7 @@ def error_answer(
 
 
 def problem_body(
-    slug: str, detail: str, *, violations: Iterable[Mapping[str, str]] = (), **extra: Any
+    slug: str, detail: str, *, violations: Iterable[Violation] = (), **extra: Any
 ) -> dict[str, Any]:
     """The JSON object of a problem answer."""
     status, title = PROBLEMS[slug]
@@ -98,6 +100,6 @@ def problem_body(
         "title": title,
         "status": status,
         "detail": detail,
-        "violations": [dict(v) for v in violations],
+        "violations": [v.to_dict() for v in violations],
         **extra,
     }

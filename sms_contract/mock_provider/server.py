@@ -16,8 +16,7 @@ from gunicorn.app.base import BaseApplication
 
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.faults import apply as fault_http
-from sms_contract.mock_provider.storage.inbox import Inbox
+from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.tls import TlsFiles
 
 WorkerClass = Literal["gevent", "gthread"]
@@ -120,7 +119,15 @@ def _tls_context(_config: Any, default_factory: Any) -> ssl.SSLContext:
 
 def run(config: ProviderConfig, options: ServeOptions) -> None:
     """Serve until SIGTERM or SIGINT (gunicorn stops gracefully)."""
-    # The master creates the inbox once, so workers never race to create it.
-    Inbox(config.db_path, max_messages=config.max_messages, sync=config.sync).close()
-    fault_http.install(config)
+    prepare(config)
     ProviderServer(config, options).run()
+
+
+def prepare(config: ProviderConfig) -> None:
+    """Create the database and install the start rules, once, before any worker
+    forks (so workers never race to create it). ``RuleError`` for a bad faults file."""
+    state = ProviderState(config)
+    try:
+        state.install_start_rules()
+    finally:
+        state.close()

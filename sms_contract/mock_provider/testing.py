@@ -21,8 +21,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.faults.apply import install as install_faults
-from sms_contract.mock_provider.state import EXTENSION
+from sms_contract.mock_provider.state import state_of
 from sms_contract.mock_provider.tls import ensure_local_tls
 
 
@@ -40,8 +39,9 @@ class LiveProvider:
             # As under serve: a TCP end without close_notify ends the body, not the session.
             context.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
             self.ca_bundle = str(files.ca_cert)
-        install_faults(config)
         self.app = create_app(config)
+        self.state = state_of(self.app)
+        self.state.install_start_rules()
         # A client that stops sending (even mid-headers) frees its thread in time.
         handler = type("Handler", (WSGIRequestHandler,), {"timeout": config.read_timeout})
         self._server: BaseWSGIServer = make_server(
@@ -53,11 +53,11 @@ class LiveProvider:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving and wait for the server thread."""
+        """Stop serving, wait for the server thread, and close every connection opened."""
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-        self.app.extensions[EXTENSION].inbox.close()
+        self.state.close()
 
     @property
     def verify(self) -> str | bool:

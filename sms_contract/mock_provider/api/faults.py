@@ -4,30 +4,29 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from sms_contract.core.validation import BodyError, parse_object
+from sms_contract.core.validation import parse_object
+from sms_contract.exceptions import (
+    BodyError,
+    DuplicateRuleId,
+    MagicRuleProtected,
+    QueryError,
+    RuleError,
+)
 from sms_contract.mock_provider.api.guard import guard_api
-from sms_contract.mock_provider.api.query import QueryError, bad_query, namespace_arg
+from sms_contract.mock_provider.api.query import bad_query, namespace_arg
 from sms_contract.mock_provider.faults.magic import MAGIC
-from sms_contract.mock_provider.faults.rules import RuleError, parse_rules
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.storage.faults import DuplicateRuleId, FaultStore
 
 blueprint = Blueprint("faults", __name__)
 blueprint.before_request(guard_api)
 blueprint.register_error_handler(QueryError, bad_query)
 
 
-def store() -> FaultStore:
-    """The fault store of the app handling the current request."""
-    return provider().faults
-
-
 @blueprint.get("/api/faults")
 def list_faults() -> Response:
     """The fault rules in the order they are tried (``namespace`` filters)."""
-    namespace = namespace_arg()
-    rules = [r for r in store().rules() if namespace is None or r.namespace == namespace]
+    rules = provider().fault_rules(namespace_arg())
     return jsonify(faults=[rule.to_json() for rule in rules])
 
 
@@ -40,19 +39,12 @@ def list_magic() -> Response:
 @blueprint.post("/api/faults")
 def add_fault() -> Response:
     """Add one rule after the others; 201 with the rule and its id."""
-    faults = store()
     try:
-        data = parse_object(request.get_data())
+        rule = provider().add_fault(parse_object(request.get_data()))
     except BodyError as error:
-        return problem(
-            "malformed-body", error.violation.message, violations=[error.violation.to_dict()]
-        )
-    try:
-        (rule,) = parse_rules([data], max_seconds=faults.max_seconds)
-        rule = faults.add(rule)
+        return problem("malformed-body", error.violation.message, violations=[error.violation])
     except RuleError as error:
-        violations = [{**v, "pointer": v["pointer"].removeprefix("/0")} for v in error.violations]
-        return problem("invalid-fault-rule", violations[0]["message"], violations=violations)
+        return refused_rule(error)
     except DuplicateRuleId as error:
         return problem("fault-rule-conflict", str(error))
     response = jsonify(rule.to_json())
@@ -61,21 +53,28 @@ def add_fault() -> Response:
     return response
 
 
+def refused_rule(error: RuleError) -> Response:
+    """The 422 answer naming every field of a refused rule."""
+    return problem("invalid-fault-rule", error.violations[0].message, violations=error.violations)
+
+
 @blueprint.get("/api/faults/<rule_id>")
 def get_fault(rule_id: str) -> Response:
     """One rule, built-in ones included."""
-    for rule in (*store().rules(), *MAGIC):
-        if rule.id == rule_id:
-            return jsonify(rule.to_json())
-    return problem("not-found", f"no fault rule {rule_id!r}")
+    rule = provider().fault_rule(rule_id)
+    if rule is None:
+        return problem("not-found", f"no fault rule {rule_id!r}")
+    return jsonify(rule.to_json())
 
 
 @blueprint.delete("/api/faults/<rule_id>")
 def delete_fault(rule_id: str) -> Response:
     """Delete one rule (204); the magic rules cannot be deleted."""
-    if any(rule.id == rule_id for rule in MAGIC):
-        return problem("forbidden", f"{rule_id!r} is a built-in magic rule; it cannot be deleted")
-    if not store().remove(rule_id):
+    try:
+        removed = provider().remove_fault(rule_id)
+    except MagicRuleProtected as error:
+        return problem("forbidden", str(error))
+    if not removed:
         return problem("not-found", f"no fault rule {rule_id!r}")
     return Response(status=204)
 
@@ -83,4 +82,4 @@ def delete_fault(rule_id: str) -> Response:
 @blueprint.delete("/api/faults")
 def clear_faults() -> Response:
     """Delete every rule, or those scoped to ``namespace``."""
-    return jsonify(deleted=store().clear(namespace_arg()))
+    return jsonify(deleted=provider().clear_faults(namespace_arg()))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from sms_contract.exceptions import QueryError
 from sms_contract.mock_provider.api.guard import guard_api
 from sms_contract.mock_provider.api.query import (
-    QueryError,
     bad_query,
     integer_arg,
     namespace_arg,
     number_arg,
+    query_error,
     since_arg,
     text_arg,
 )
@@ -46,17 +47,14 @@ def _filter() -> MessageFilter:
 @blueprint.get("/api/messages")
 def list_messages() -> Response:
     """Messages matching the filters, newest first, with the total count."""
-    messages, total = provider().inbox.find(_filter())
+    messages, total = provider().messages(_filter())
     return jsonify(total=total, messages=messages)
 
 
 @blueprint.delete("/api/messages")
 def clear_messages() -> Response:
-    """Delete all messages, or those of one namespace (and their fault attempt counts)."""
-    namespace = namespace_arg()
-    deleted = provider().inbox.clear(namespace)
-    provider().faults.forget_attempts(namespace)
-    return jsonify(deleted=deleted)
+    """Delete all messages, or those of one namespace, and start the fault counts again."""
+    return jsonify(deleted=provider().clear(namespace_arg()))
 
 
 @blueprint.get("/api/messages/wait")
@@ -65,7 +63,7 @@ def wait_for_message() -> Response:
     503 when ``max_waits`` waits are open already."""
     ret_id = text_arg("retId")
     if not ret_id:
-        raise QueryError("retId", "required", "retId is required (a non-empty string)")
+        raise query_error("retId", "required", "retId is required (a non-empty string)")
     state = provider()
     timeout = number_arg("timeout", default_wait(state.config), 0.0, state.config.max_wait)
     namespace = namespace_arg()
@@ -76,7 +74,7 @@ def wait_for_message() -> Response:
                 f"{state.waits.limit} waits are open already; retry, or poll /api/messages",
                 headers={"Retry-After": str(WAIT_RETRY_SECONDS)},
             )
-        message = state.inbox.wait(ret_id, namespace, timeout)
+        message = state.wait(ret_id, namespace, timeout)
     if message is None:
         return problem("wait-timeout", f"no message with retId {ret_id!r} within {timeout:g} s")
     return jsonify(message)
@@ -85,7 +83,7 @@ def wait_for_message() -> Response:
 @blueprint.get("/api/messages/<int:message_id>")
 def get_message(message_id: int) -> Response:
     """One message with everything recorded about it."""
-    message = provider().inbox.get(message_id)
+    message = provider().message(message_id)
     if message is None:
         return problem("not-found", f"no message {message_id}")
     return jsonify(message)
@@ -94,4 +92,4 @@ def get_message(message_id: int) -> Response:
 @blueprint.get("/api/namespaces")
 def list_namespaces() -> Response:
     """The namespaces that hold messages."""
-    return jsonify(namespaces=provider().inbox.namespaces())
+    return jsonify(namespaces=provider().namespaces())

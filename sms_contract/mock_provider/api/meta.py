@@ -24,7 +24,7 @@ _SERVED = {
 @blueprint.get("/healthz")
 def health() -> Response:
     """Liveness and readiness: the inbox answers."""
-    provider().inbox.counters()
+    provider().counters()
     return jsonify(status="ok", version=__version__, schemaVersion=documents.schema_version())
 
 
@@ -42,7 +42,7 @@ def metrics() -> Response:
         lines += [f"# HELP {metric} {help_text}.", f"# TYPE {metric} counter"]
         lines += [
             f'{metric}{{namespace="{row["namespace"]}"}} {row[name]}'
-            for row in provider().inbox.counters()
+            for row in provider().counters()
         ]
     return Response("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
 

@@ -8,16 +8,15 @@ from datetime import datetime
 
 from flask import Response, request
 
-from sms_contract.mock_provider.config import NAMESPACE_PATTERN
+from sms_contract.core.findings import Violation
+from sms_contract.exceptions import QueryError
+from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
 from sms_contract.mock_provider.problems import problem
 
 
-class QueryError(ValueError):
-    """A query parameter that cannot be used; carries the violation."""
-
-    def __init__(self, name: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.violation = {"pointer": f"/query/{name}", "code": code, "message": message}
+def query_error(name: str, code: str, message: str) -> QueryError:
+    """The error for query parameter ``name`` breaking rule ``code``."""
+    return QueryError(Violation(f"/query/{name}", code, message))
 
 
 def bad_query(error: QueryError) -> Response:
@@ -31,19 +30,17 @@ def text_arg(name: str, *, choices: tuple[str, ...] = (), max_length: int = 200)
     if value is None:
         return None
     if choices and value not in choices:
-        raise QueryError(name, "enum", f"{name} must be one of {', '.join(choices)}")
+        raise query_error(name, "enum", f"{name} must be one of {', '.join(choices)}")
     if len(value) > max_length:
-        raise QueryError(name, "max_length", f"{name} must have at most {max_length} characters")
+        raise query_error(name, "max_length", f"{name} must have at most {max_length} characters")
     return value
 
 
 def namespace_arg() -> str | None:
     """The ``namespace`` parameter, when given."""
     value = text_arg("namespace")
-    if value is not None and not NAMESPACE_PATTERN.fullmatch(value):
-        raise QueryError(
-            "namespace", "pattern", "namespace is 1 to 64 letters, digits, '_', '.' or '-'"
-        )
+    if value is not None and not is_namespace(value):
+        raise query_error("namespace", "pattern", NAMESPACE_RULE)
     return value
 
 
@@ -55,9 +52,9 @@ def number_arg(name: str, default: float, low: float, high: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise QueryError(name, "type", f"{name} must be a number, got {raw[:40]!r}") from None
+        raise query_error(name, "type", f"{name} must be a number, got {raw[:40]!r}") from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise QueryError(name, "range", f"{name} must be between {low:g} and {high:g}")
+        raise query_error(name, "range", f"{name} must be between {low:g} and {high:g}")
     return value
 
 
@@ -65,7 +62,7 @@ def integer_arg(name: str, default: int, low: int, high: int) -> int:
     """An integer between ``low`` and ``high``, or ``default`` when absent."""
     value = float(number_arg(name, default, low, high))
     if not value.is_integer():
-        raise QueryError(name, "type", f"{name} must be an integer")
+        raise query_error(name, "type", f"{name} must be an integer")
     return int(value)
 
 
@@ -77,7 +74,7 @@ def since_arg() -> float | None:
     try:
         return float(raw) if raw.replace(".", "", 1).isdigit() else _iso_seconds(raw)
     except ValueError:
-        raise QueryError(
+        raise query_error(
             "since", "format", "since must be an ISO 8601 date-time or Unix seconds"
         ) from None
 

@@ -5,38 +5,22 @@ sits among the checks)."""
 from __future__ import annotations
 
 import time
-from typing import Any, cast
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Response, after_this_request, json, request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from sms_contract.mock_provider.auth import challenge
-from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule, SendFacts, start_rules
+from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule
 from sms_contract.mock_provider.faults.wire import ClientConnection
 from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem_body
-from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.storage.faults import FaultStore
-from sms_contract.mock_provider.storage.inbox import Inbox, Received
+
+if TYPE_CHECKING:  # the service stores what a fault decides; faults never call back into it
+    from sms_contract.mock_provider.service import ProviderState
+    from sms_contract.mock_provider.storage.inbox import Received
 
 #: The status logged for a request answered with no HTTP answer at all.
 NO_ANSWER = 444
-
-
-def install(config: ProviderConfig) -> None:
-    """Start a server's rules afresh: exactly the configuration's (call once per start)."""
-    store = FaultStore(config.db_path, max_seconds=config.fault_max_seconds)
-    store.replace_all(
-        start_rules(config.faults_file, config.faults, max_seconds=config.fault_max_seconds)
-    )
-    store.close()
-
-
-def plan(item: Received) -> FaultPlan | None:
-    """The faults for a send whose body is a JSON object; ``None`` when none apply."""
-    if item.payload is None:
-        return None
-    return provider().faults.decide(SendFacts.of(item.namespace, item.payload, item.login))
 
 
 def _pause(fault_plan: FaultPlan) -> None:
@@ -45,17 +29,24 @@ def _pause(fault_plan: FaultPlan) -> None:
         time.sleep(fault_plan.delay)
 
 
-def prepare(item: Received, fault_plan: FaultPlan) -> None:
-    """For a send answered normally: record its faults, wait the delay, and
-    arrange for the answer to be cut short when the plan truncates."""
-    item.faults = fault_plan.entries
+def let_through(item: Received, fault_plan: FaultPlan) -> Received:
+    """For a send answered normally: wait the delay, arrange for the answer to be
+    cut short when the plan truncates; return the send with its faults recorded."""
     _pause(fault_plan)
     if fault_plan.truncates:
         after_this_request(lambda response: _truncated(response, fault_plan))
+    return replace(item, faults=tuple(fault_plan.entries))
 
 
-def answer(inbox: Inbox, item: Received, fault_plan: FaultPlan, started: float) -> Response:
-    """Answer a send in the provider's place; the send is recorded as not accepted."""
+def answer(
+    state: ProviderState,
+    item: Received,
+    fault_plan: FaultPlan,
+    started: float,
+    challenge: dict[str, str],
+) -> Response:
+    """Answer a send in the provider's place; the send is recorded as not accepted.
+    ``challenge`` is the ``WWW-Authenticate`` header a 401 carries."""
     rule = fault_plan.rule
     assert rule is not None
     _pause(fault_plan)
@@ -64,21 +55,25 @@ def answer(inbox: Inbox, item: Received, fault_plan: FaultPlan, started: float) 
         # No raw socket (e.g. Flask's test client): say so with a 502.
         fault_plan.entries[-1]["fallback"] = "the server hides its sockets; answered 502"
         rule = FaultRule(status=502, detail=f"{rule.action} is not possible on this server")
-    item.status = "rejected"
-    item.http_status = 429 if rule.rate_limit else (rule.status or 0)
-    item.faults = fault_plan.entries
-    item.duration_ms = (time.perf_counter() - started) * 1000
+    item = replace(
+        item,
+        status="rejected",
+        http_status=429 if rule.rate_limit else (rule.status or 0),
+        faults=tuple(fault_plan.entries),
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
     headers: dict[str, str] = {}
     if fault_plan.retry_after is not None:
         headers["Retry-After"] = str(fault_plan.retry_after)
     if item.http_status == 401:
-        headers.update(challenge(provider().config))
+        headers.update(challenge)
     if item.http_status == 0:
         assert connection is not None
         # No answer goes out, so the recorded response is null.
-        stored, _ = inbox.record(item, lambda _stored: cast("dict[str, Any]", None))
-        return _without_answer(inbox, stored.id, fault_plan, rule, connection)
-    stored, body = inbox.record(item, lambda stored: _problem(item, fault_plan, rule, stored.id))
+        stored, _ = state.record(item, lambda _item, _stored: cast("dict[str, Any]", None))
+        return _without_answer(state, stored.id, fault_plan, rule, connection)
+    final_rule = rule
+    stored, body = state.record(item, lambda it, st: _problem(it, fault_plan, final_rule, st.id))
     return Response(
         json.dumps(body),
         status=item.http_status,
@@ -106,7 +101,11 @@ def _problem(item: Received, fault_plan: FaultPlan, rule: FaultRule, message_id:
 
 
 def _without_answer(
-    inbox: Inbox, message_id: int, fault_plan: FaultPlan, rule: FaultRule, conn: ClientConnection
+    state: ProviderState,
+    message_id: int,
+    fault_plan: FaultPlan,
+    rule: FaultRule,
+    conn: ClientConnection,
 ) -> Response:
     if rule.reset:
         conn.reset()
@@ -121,7 +120,7 @@ def _without_answer(
             endedBy="client" if client_closed else "server-limit",
         )
         # Recorded before the close, so a client that sees the close can read it.
-        inbox.set_faults(message_id, fault_plan.entries)
+        state.update_faults(message_id, fault_plan.entries)
         conn.close()
     # The server's write of this answer fails quietly: the connection is gone.
     return Response(status=NO_ANSWER)

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from re import _constants as re_constants  # the parse tree's opcodes (stable since 3.11)
 from re import _parser as re_parser
@@ -32,8 +32,12 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from sms_contract.core.findings import Violation
+from sms_contract.exceptions import RuleError
+from sms_contract.mock_provider.namespaces import NAMESPACE_SCHEMA_PATTERN
+
 #: Rule ids: the same characters as namespaces.
-RULE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+RULE_ID_PATTERN = NAMESPACE_SCHEMA_PATTERN
 #: Ids of the built-in rules start with this; a user rule cannot take one.
 MAGIC_PREFIX = "magic-"
 #: The UK Ofcom range reserved for drama: no real phone answers these numbers.
@@ -50,14 +54,6 @@ _log = logging.getLogger(__name__)
 _MODEL_CONFIG = ConfigDict(
     extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
 )
-
-
-class RuleError(ValueError):
-    """Rule input that cannot be used; ``violations`` name each field at fault."""
-
-    def __init__(self, violations: list[dict[str, str]]) -> None:
-        self.violations = violations
-        super().__init__("; ".join(f"{v['pointer'] or '/'}: {v['message']}" for v in violations))
 
 
 class RateLimit(BaseModel):
@@ -78,7 +74,7 @@ class FaultRule(BaseModel):
     id: str | None = Field(default=None, pattern=RULE_ID_PATTERN)
     description: str | None = Field(default=None, max_length=500)
     # -- what it matches (each optional, all AND-ed)
-    namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    namespace: str | None = Field(default=None, pattern=NAMESPACE_SCHEMA_PATTERN)
     to: str | None = Field(default=None, min_length=1, max_length=64)
     to_prefix: str | None = Field(default=None, min_length=1, max_length=64)
     text: str | None = Field(default=None, min_length=1, max_length=2000)
@@ -309,17 +305,15 @@ def parse_rule(data: Any, *, max_seconds: float | None = None) -> FaultRule:
     if isinstance(data, FaultRule):
         data = data.model_dump(by_alias=True, exclude_none=True)
     if not isinstance(data, Mapping):
-        raise RuleError(
-            [{"pointer": "", "code": "type", "message": "a fault rule is a JSON object"}]
-        )
+        raise RuleError([Violation("", "type", "a fault rule is a JSON object")])
     try:
         return FaultRule.model_validate(dict(data), context={"max_seconds": max_seconds})
     except ValidationError as error:
         raise RuleError(_violations(error)) from None
 
 
-def _violations(error: ValidationError) -> list[dict[str, str]]:
-    found: dict[str, dict[str, str]] = {}
+def _violations(error: ValidationError) -> list[Violation]:
+    found: dict[str, Violation] = {}
     for item in error.errors(include_url=False):
         loc = [str(part) for part in item["loc"]]
         # Past a field's name, pydantic names a union branch; only rateLimit nests fields.
@@ -329,7 +323,7 @@ def _violations(error: ValidationError) -> list[dict[str, str]]:
             message = f"unknown field {loc[-1]!r}"
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
-        found.setdefault(pointer, {"pointer": pointer, "code": item["type"], "message": message})
+        found.setdefault(pointer, Violation(pointer, item["type"], message))
     return list(found.values())
 
 
@@ -338,22 +332,20 @@ def load_rules_file(path: Path, *, max_seconds: float | None = None) -> list[Fau
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise RuleError(
-            [{"pointer": "", "code": "file", "message": f"cannot read {path}: {error.strerror}"}]
-        ) from None
+        raise RuleError([Violation("", "file", f"cannot read {path}: {error.strerror}")]) from None
     is_json = path.suffix.lower() == ".json"
     try:
         data = json.loads(text) if is_json else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
         message = f"{path} is not valid {'JSON' if is_json else 'YAML'}: {error}"
-        raise RuleError([{"pointer": "", "code": "syntax", "message": message}]) from None
+        raise RuleError([Violation("", "syntax", message)]) from None
     if isinstance(data, dict) and set(data) == {"faults"}:
         data = data["faults"]
     if data is None:
         return []
     if not isinstance(data, list):
         message = "a faults file holds a list of rules (or {faults: [...]})"
-        raise RuleError([{"pointer": "", "code": "type", "message": message}])
+        raise RuleError([Violation("", "type", message)])
     return parse_rules(data, max_seconds=max_seconds)
 
 
@@ -368,17 +360,15 @@ def start_rules(
 def parse_rules(items: Iterable[Any], *, max_seconds: float | None = None) -> list[FaultRule]:
     """Validate several rules; errors point into the list (``/2/status``)."""
     rules: list[FaultRule] = []
-    violations: list[dict[str, str]] = []
+    violations: list[Violation] = []
     for index, item in enumerate(items):
         try:
             rules.append(parse_rule(item, max_seconds=max_seconds))
         except RuleError as error:
-            violations += [{**v, "pointer": f"/{index}{v['pointer']}"} for v in error.violations]
+            violations += [replace(v, pointer=f"/{index}{v.pointer}") for v in error.violations]
     ids = [rule.id for rule in rules if rule.id is not None]
     for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
-        violations.append(
-            {"pointer": "", "code": "id", "message": f"rule id {rule_id!r} is used twice"}
-        )
+        violations.append(Violation("", "id", f"rule id {rule_id!r} is used twice"))
     if violations:
         raise RuleError(violations)
     return rules

@@ -30,6 +30,15 @@ _HANGUP_POLL_SECONDS = 0.05
 _SYSTEM_POLL = monkey.get_original("select", "poll")
 
 
+def client_socket(environ: Mapping[str, Any]) -> socket.socket | None:
+    """The client socket of a WSGI request, when the server exposes it."""
+    for key in _ENVIRON_KEYS:
+        sock = environ.get(key)
+        if isinstance(sock, socket.socket):
+            return sock
+    return None
+
+
 class ClientConnection:
     """The raw connection of the request being handled."""
 
@@ -39,11 +48,8 @@ class ClientConnection:
     @classmethod
     def of(cls, environ: Mapping[str, Any]) -> ClientConnection | None:
         """The connection of a WSGI request, when the server exposes it."""
-        for key in _ENVIRON_KEYS:
-            sock = environ.get(key)
-            if isinstance(sock, socket.socket):
-                return cls(sock)
-        return None
+        sock = client_socket(environ)
+        return cls(sock) if sock is not None else None
 
     def send(self, data: bytes) -> None:
         """Write ``data`` as is (through TLS when the connection has it)."""

@@ -186,6 +186,9 @@ class SharedDatabase:
         self.path = Path(path)
         self._sync = sync
         self._local = threading.local()
+        #: Every reading connection opened, so ``close`` can close them all.
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
 
@@ -203,16 +206,23 @@ class SharedDatabase:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = self._connect()
+            with self._readers_lock:
+                self._readers.append(db)
         return db
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (any worker) commits."""
+        return int(self.reader().execute("PRAGMA data_version").fetchone()[0])
 
     def write(self, work: Work[T]) -> T:
         """Run ``work`` in a write transaction; return once it is committed."""
         return self._commits.run(work)
 
     def close(self) -> None:
-        """Close this thread's connection and the writing connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        """Close every connection this object opened (readers of all threads, the writer)."""
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for db in readers:
             db.close()
-            self._local.db = None
+        self._local = threading.local()
         self._commits.close()

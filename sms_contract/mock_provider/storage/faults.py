@@ -14,9 +14,9 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
+from sms_contract.exceptions import DuplicateRuleId
 from sms_contract.mock_provider.faults.magic import magic_rules_for
 from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule, SendFacts
 from sms_contract.mock_provider.storage.database import SharedDatabase
@@ -55,30 +55,20 @@ T = TypeVar("T")
 _ATTEMPTS_KEPT_SECONDS = 24 * 3600
 
 
-class DuplicateRuleId(ValueError):
-    """A rule with this id exists already."""
-
-
 class FaultStore:
     """Fault rules and their counters; safe to share between threads."""
 
-    def __init__(self, path: Path, *, max_seconds: float = 60.0) -> None:
-        self.path = Path(path)
+    def __init__(self, db: SharedDatabase, *, max_seconds: float = 60.0) -> None:
         self.max_seconds = max_seconds
         #: (version, rules) read last; replaced whole, so threads never see half.
         self._cache: tuple[int, tuple[FaultRule, ...]] = (-1, ())
-        # The inbox's file and lock: rule and counter writes queue with its sends
-        # on one blocking lock rather than meeting them in SQLite's busy handler.
-        self._db = SharedDatabase(self.path)
+        # The inbox's database: rule and counter writes queue with its sends.
+        self._db = db
         self._db.reader().executescript(_SCHEMA)
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in a write transaction, queued with the inbox's writers."""
         return self._db.write(lambda db, _shared: work(db))
-
-    def close(self) -> None:
-        """Close this thread's connection and the writing one."""
-        self._db.close()
 
     # -- rules --------------------------------------------------------------------
 
@@ -146,16 +136,24 @@ class FaultStore:
 
         return self._write(work)
 
-    def forget_attempts(self, namespace: str | None = None) -> None:
-        """Reset the per-retId attempt counts (of one namespace when given)."""
-
-        def work(db: sqlite3.Connection) -> None:
-            if namespace is None:
-                db.execute("DELETE FROM fault_attempts")
-            else:
-                db.execute("DELETE FROM fault_attempts WHERE namespace = ?", (namespace,))
-
-        self._write(work)
+    def forget_counts(self, db: sqlite3.Connection, namespace: str | None = None) -> None:
+        """Reset the per-retId attempt counts and the rate-limit slots, inside the
+        caller's write transaction: all of them, or those of ``namespace`` (its
+        attempts, and the slots of rules counted per namespace)."""
+        if namespace is None:
+            db.execute("DELETE FROM fault_attempts")
+            db.execute("DELETE FROM fault_slots")
+            return
+        db.execute("DELETE FROM fault_attempts WHERE namespace = ?", (namespace,))
+        per_namespace = [
+            rule.id
+            for rule in self._all_rules(db)
+            if rule.rate_limit is not None and rule.rate_limit.per == "namespace"
+        ]
+        db.executemany(
+            "DELETE FROM fault_slots WHERE rule_id = ? AND key = ?",
+            [(rule_id, namespace) for rule_id in per_namespace],
+        )
 
     @staticmethod
     def _all_rules(db: sqlite3.Connection) -> list[FaultRule]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from sms_contract.core.validation import Violation
 from sms_contract.mock_provider.storage.database import SharedDatabase
 
 _SCHEMA = """
@@ -93,9 +93,14 @@ _WAIT_POLL_MAX_SECONDS = 0.1
 _MAX_ID = 2**63 - 1
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Received:
-    """One send as the inbox records it."""
+    """One send as the inbox records it; a step that learns more makes a new one
+    (``dataclasses.replace``), so no record changes under another's feet.
+
+    ``refusal`` is the problem (slug, detail) the answer states when the send is
+    not accepted; ``faults`` lists the faults applied (docs/faults.md).
+    """
 
     namespace: str
     status: str
@@ -103,19 +108,36 @@ class Received:
     body: str
     body_hash: str
     payload: dict[str, Any] | None = None
-    violations: list[dict[str, str]] = field(default_factory=list)
-    warnings: list[dict[str, str]] = field(default_factory=list)
+    violations: tuple[Violation, ...] = ()
+    warnings: tuple[Violation, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     client: str | None = None
     login: str | None = None
     duration_ms: float | None = None
-    faults: list[dict[str, Any]] = field(default_factory=list)
+    faults: tuple[dict[str, Any], ...] = ()
+    refusal: tuple[str, str] | None = None
     received_at: float = field(default_factory=time.time)
 
     def field_text(self, name: str) -> str | None:
         """A payload field as text, when the payload has it as a string."""
         value = (self.payload or {}).get(name)
         return value if isinstance(value, str) else None
+
+    def conflicting(self, earlier_id: int) -> Received:
+        """This send refused as a conflict: its retId was accepted with another body."""
+        conflict = Violation(
+            "/retId",
+            "ret_id_conflict",
+            f"retId {self.field_text('retId')!r} was already accepted as message "
+            f"{earlier_id} with a different body",
+        )
+        return replace(
+            self,
+            status="rejected",
+            http_status=409,
+            violations=(*self.violations, conflict),
+            refusal=("ret-id-conflict", "a retry must repeat the body of the first send exactly"),
+        )
 
 
 @dataclass(frozen=True)
@@ -128,16 +150,8 @@ class Stored:
     attempts: int = 1
 
 
-def _mark_conflict(item: Received, earlier_id: int) -> None:
-    item.status, item.http_status = "rejected", 409
-    item.violations.append(
-        {
-            "pointer": "/retId",
-            "code": "ret_id_conflict",
-            "message": f"retId {item.field_text('retId')!r} was already accepted as message "
-            f"{earlier_id} with a different body",
-        }
-    )
+#: Builds the answer of a stored send (inside its transaction, so it is stored too).
+Respond = Callable[[Received, Stored], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -155,23 +169,16 @@ class MessageFilter:
 
 
 class Inbox:
-    """The SQLite inbox; safe to share between threads (one connection each)."""
+    """The messages table of a ``SharedDatabase``; safe to share between threads."""
 
-    def __init__(self, path: Path, *, max_messages: int = 100_000, sync: str = "normal") -> None:
-        self.path = Path(path)
+    def __init__(self, db: SharedDatabase, *, max_messages: int = 100_000) -> None:
         self.max_messages = max_messages
-        self._db = SharedDatabase(self.path, sync="FULL" if sync == "full" else "NORMAL")
+        self._db = db
         self._db.reader().executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close this thread's connection and the writing connection."""
-        self._db.close()
 
     # -- writing ----------------------------------------------------------------
 
-    def record(
-        self, item: Received, respond: Callable[[Stored], dict[str, Any]]
-    ) -> tuple[Stored, dict[str, Any]]:
+    def record(self, item: Received, respond: Respond) -> tuple[Stored, dict[str, Any]]:
         """Store a send and the answer ``respond`` builds for it; return once committed.
 
         An accepted retId seen before in the namespace is a retry when the body
@@ -181,11 +188,7 @@ class Inbox:
         return self._db.write(lambda db, batch: self._record(db, batch, item, respond))
 
     def _record(
-        self,
-        db: sqlite3.Connection,
-        batch: dict[str, Any],
-        item: Received,
-        respond: Callable[[Stored], dict[str, Any]],
+        self, db: sqlite3.Connection, batch: dict[str, Any], item: Received, respond: Respond
     ) -> tuple[Stored, dict[str, Any]]:
         # The id is known before the insert, so the answer (which holds it) is
         # stored by the same statement; ``batch`` carries the last id of this
@@ -196,26 +199,26 @@ class Inbox:
         new_id = batch["last_id"] + 1
         if item.status == "accepted":
             stored = Stored(new_id)
-            response = respond(stored)
+            response = respond(item, stored)
             rows = db.execute(_UPSERT, _row(new_id, item, response)).fetchall()
             if rows and rows[0]["attempts"] > 1:  # a retry of the same body
                 stored = Stored(rows[0]["id"], duplicate=True, attempts=rows[0]["attempts"])
                 if item.faults:  # the faults of every attempt stay on the one entry
                     _append_faults(db, stored.id, item.faults)
-                return stored, respond(stored)
+                return stored, respond(item, stored)
             if not rows:  # accepted before with another body
                 earlier = db.execute(
                     "SELECT id FROM messages "
                     "WHERE namespace = ? AND ret_id = ? AND status = 'accepted'",
                     (item.namespace, item.field_text("retId")),
                 ).fetchone()
-                _mark_conflict(item, int(earlier["id"]))
+                item = item.conflicting(int(earlier["id"]))
                 stored = Stored(new_id, conflict=True)
-                response = respond(stored)
+                response = respond(item, stored)
                 db.execute(_INSERT, _row(new_id, item, response))
         else:
             stored = Stored(new_id)
-            response = respond(stored)
+            response = respond(item, stored)
             db.execute(_INSERT, _row(new_id, item, response))
         batch["last_id"] = new_id
         if new_id > self.max_messages:
@@ -223,7 +226,7 @@ class Inbox:
             db.execute("DELETE FROM messages WHERE id <= ?", (new_id - self.max_messages,))
         return stored, response
 
-    def set_faults(self, message_id: int, faults: list[dict[str, Any]]) -> None:
+    def set_faults(self, message_id: int, faults: Sequence[dict[str, Any]]) -> None:
         """Replace the faults recorded on a message (a fault's outcome, known later)."""
         self._db.write(
             lambda db, _: db.execute(
@@ -231,15 +234,13 @@ class Inbox:
             )
         )
 
-    def clear(self, namespace: str | None = None) -> int:
-        """Delete every message (of ``namespace`` when given); return how many."""
+    @staticmethod
+    def delete(db: sqlite3.Connection, namespace: str | None = None) -> int:
+        """Delete every message (of ``namespace`` when given) inside the caller's
+        write transaction; return how many."""
         if namespace is None:
-            return self._db.write(lambda db, _: db.execute("DELETE FROM messages").rowcount)
-        return self._db.write(
-            lambda db, _: (
-                db.execute("DELETE FROM messages WHERE namespace = ?", (namespace,)).rowcount
-            )
-        )
+            return int(db.execute("DELETE FROM messages").rowcount)
+        return int(db.execute("DELETE FROM messages WHERE namespace = ?", (namespace,)).rowcount)
 
     # -- reading ----------------------------------------------------------------
 
@@ -312,9 +313,11 @@ def _where(where: MessageFilter) -> tuple[list[str], list[Any]]:
     return clauses, values
 
 
-def _append_faults(db: sqlite3.Connection, message_id: int, faults: list[dict[str, Any]]) -> None:
+def _append_faults(
+    db: sqlite3.Connection, message_id: int, faults: Sequence[dict[str, Any]]
+) -> None:
     (earlier,) = db.execute("SELECT faults FROM messages WHERE id = ?", (message_id,)).fetchone()
-    combined = json.loads(earlier) + faults
+    combined = [*json.loads(earlier), *faults]
     db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(combined), message_id))
 
 
@@ -336,12 +339,12 @@ def _row(message_id: int, item: Received, response: dict[str, Any]) -> tuple[Any
         item.body,
         item.body_hash,
         _dump(item.payload),
-        _dump(item.violations),
-        _dump(item.warnings),
+        _dump([v.to_dict() for v in item.violations]),
+        _dump([w.to_dict() for w in item.warnings]),
         _dump(item.headers),
         item.client,
         item.duration_ms,
-        _dump(item.faults),
+        _dump(list(item.faults)),
         _dump(response),
     )
 

@@ -13,7 +13,6 @@ import hashlib
 import secrets
 import sqlite3
 import time
-from pathlib import Path
 
 from sms_contract.mock_provider.storage.database import SharedDatabase
 
@@ -36,8 +35,8 @@ def _digest(value: str) -> str:
 class SessionStore:
     """Open, check and end UI sessions; safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = SharedDatabase(Path(path))
+    def __init__(self, db: SharedDatabase) -> None:
+        self._db = db
         self._db.reader().executescript(_SCHEMA)
 
     def open(self, admin_token: str) -> str:
@@ -74,7 +73,3 @@ class SessionStore:
                 "DELETE FROM ui_sessions WHERE digest = ?", (_digest(session),)
             )
         )
-
-    def close(self) -> None:
-        """Close this thread's connection and the writing one."""
-        self._db.close()

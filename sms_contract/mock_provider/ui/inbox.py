@@ -4,7 +4,7 @@ The list updates live through server-sent events from ``/api/events``, which
 polls SQLite's ``PRAGMA data_version`` (cheap, and it sees commits of every
 gunicorn worker) and ends each stream after ``STREAM_SECONDS``; the browser
 then reconnects on its own. Streams showing the same filter share one page
-per change, and at most ``max_streams`` are open per process: past that the
+(``_Pages``), and at most ``max_streams`` are open per process: past that the
 UI polls ``/api/events?once=1`` instead.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -22,10 +21,11 @@ from typing import Any
 from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from sms_contract.mock_provider.config import NAMESPACE_PATTERN
+from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
 from sms_contract.mock_provider.problems import problem
+from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.storage.inbox import Inbox, MessageFilter
+from sms_contract.mock_provider.storage.inbox import MessageFilter
 from sms_contract.mock_provider.ui.blueprint import blueprint
 from sms_contract.mock_provider.ui.render import (
     annotate,
@@ -66,8 +66,8 @@ def _filters() -> tuple[dict[str, Any], list[str]]:
             continue
         if len(value) > 200:
             errors.append(f"{name} is longer than 200 characters; ignored")
-        elif name == "namespace" and not NAMESPACE_PATTERN.fullmatch(value):
-            errors.append("a namespace is 1 to 64 letters, digits, '_', '.' or '-'; ignored")
+        elif name == "namespace" and not is_namespace(value):
+            errors.append(f"{NAMESPACE_RULE}; ignored")
         elif name == "status" and value not in _STATUSES:
             errors.append("status is accepted or rejected; ignored")
         else:
@@ -86,19 +86,19 @@ def _where(filters: dict[str, Any], offset: int = 0) -> MessageFilter:
     )
 
 
-def snapshot(inbox: Inbox, where: MessageFilter) -> dict[str, Any]:
+def snapshot(state: ProviderState, where: MessageFilter) -> dict[str, Any]:
     """What the inbox page shows for ``where``: rows, counts, namespaces."""
-    messages, total = inbox.find(where)
+    messages, total = state.messages(where)
     counts = {}
     for status in (None, *_STATUSES):
-        _rows, counts[status or "all"] = inbox.find(replace(where, status=status, limit=0))
+        _rows, counts[status or "all"] = state.messages(replace(where, status=status, limit=0))
     last = where.offset + len(messages)
     showing = f"Showing {where.offset + 1}–{last} of {total}" if messages else f"0 of {total}"
     return {
         "messages": [summary(message) for message in messages],
         "total": total,
         "counts": counts,
-        "namespaces": inbox.namespaces(),
+        "namespaces": state.namespaces(),
         "showing": showing,
     }
 
@@ -114,7 +114,7 @@ def index() -> str:
     """The messages, newest first, filtered; live when on the first page."""
     filters, errors = _filters()
     offset = min(max(0, request.args.get("offset", 0, type=int) or 0), 10**9)
-    data = snapshot(provider().inbox, _where(filters, offset))
+    data = snapshot(provider(), _where(filters, offset))
     cleared = request.args.get("cleared", type=int)
     live = offset == 0
     tabs = []
@@ -146,9 +146,9 @@ def index() -> str:
 def clear() -> BaseResponse:
     """Delete every message, or those of the namespace posted."""
     namespace = request.form.get("namespace", "").strip() or None
-    if namespace is not None and not NAMESPACE_PATTERN.fullmatch(namespace):
+    if namespace is not None and not is_namespace(namespace):
         return redirect(url_for("ui.index"))
-    deleted = provider().inbox.clear(namespace)
+    deleted = provider().clear(namespace)
     args: dict[str, Any] = {"namespace": namespace} if namespace else {}
     return redirect(url_for("ui.index", cleared=deleted, **args))
 
@@ -162,10 +162,10 @@ def events() -> Response:
     """
     filters, _errors = _filters()
     state = provider()
-    pages = _pages(state.inbox)
+    pages = _pages(state)
     where = _where(filters)
     if request.args.get("once"):
-        return jsonify(pages.page(where)[0])
+        return jsonify(pages.page(where, time.monotonic())[0])
     if not state.streams.take():
         return problem(
             "over-capacity",
@@ -174,7 +174,7 @@ def events() -> Response:
         )
     last = request.headers.get("Last-Event-ID") or request.args.get("last")
     response = Response(
-        _stream(pages, where, last),
+        _stream(state, pages, where, last),
         mimetype="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
@@ -182,17 +182,25 @@ def events() -> Response:
     return response
 
 
-def _stream(pages: _Pages, where: MessageFilter, last: str | None) -> Iterator[str]:
+def _stream(
+    state: ProviderState, pages: _Pages, where: MessageFilter, last: str | None
+) -> Iterator[str]:
     """Send the page when the inbox changes, for ``STREAM_SECONDS`` at most."""
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     started = time.monotonic()
     quiet_since = started
+    seen = None
     while True:
-        data, tag = pages.page(where)
-        if tag != last:
-            last = tag
-            quiet_since = time.monotonic()
-            yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
+        looked = time.monotonic()
+        version = state.changes()
+        if version != seen:
+            data, tag, fresh = pages.page(where, looked)
+            if fresh:  # else a page from before the change: ask again next time
+                seen = version
+            if tag != last:
+                last = tag
+                quiet_since = time.monotonic()
+                yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
         now = time.monotonic()
         if now - started >= STREAM_SECONDS:
             return
@@ -203,43 +211,37 @@ def _stream(pages: _Pages, where: MessageFilter, last: str | None) -> Iterator[s
 
 
 class _Pages:
-    """The inbox pages that the streams of one process show, each computed once per
-    change of the inbox (and at most once per ``POLL_SECONDS``), however many
-    streams show it."""
+    """The inbox pages the streams of one process show: each computed at most once
+    per ``POLL_SECONDS`` however many streams show it, so many open tabs cost
+    about what one does."""
 
-    def __init__(self, inbox: Inbox) -> None:
-        self._inbox = inbox
+    def __init__(self, state: ProviderState) -> None:
+        self._state = state
         self._lock = threading.Lock()
-        # ``PRAGMA data_version`` changes on every commit of another connection:
-        # this one never writes, so it sees every worker's commits.
-        self._watcher = sqlite3.connect(
-            inbox.path, timeout=5.0, isolation_level=None, check_same_thread=False
-        )
-        #: filter -> (data_version, when computed, page, tag)
-        self._cache: dict[MessageFilter, tuple[int, float, dict[str, Any], str]] = {}
+        #: filter -> (when computed, page, tag)
+        self._cache: dict[MessageFilter, tuple[float, dict[str, Any], str]] = {}
 
-    def page(self, where: MessageFilter) -> tuple[dict[str, Any], str]:
-        """The page for ``where`` and its tag."""
+    def page(self, where: MessageFilter, since: float) -> tuple[dict[str, Any], str, bool]:
+        """The page for ``where``, its tag, and whether it was computed after ``since``."""
         with self._lock:
-            version = int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
             now = time.monotonic()
             cached = self._cache.get(where)
-            if cached is not None and (cached[0] == version or now - cached[1] < POLL_SECONDS):
-                return cached[2], cached[3]
+            if cached is not None and now - cached[0] < POLL_SECONDS:
+                return cached[1], cached[2], cached[0] >= since
             if len(self._cache) >= _MAX_CACHED_PAGES:
                 self._cache.clear()
-            data = snapshot(self._inbox, where)
+            data = snapshot(self._state, where)
             tag = _tag(data)
-            self._cache[where] = (version, now, data, tag)
-            return data, tag
+            self._cache[where] = (now, data, tag)
+            return data, tag, True
 
 
-def _pages(inbox: Inbox) -> _Pages:
+def _pages(state: ProviderState) -> _Pages:
     """The ``_Pages`` of this app (one per app, made on first use)."""
     with _PAGES_LOCK:
         pages: _Pages | None = current_app.extensions.get(_PAGES_EXTENSION)
         if pages is None:
-            pages = current_app.extensions[_PAGES_EXTENSION] = _Pages(inbox)
+            pages = current_app.extensions[_PAGES_EXTENSION] = _Pages(state)
         return pages
 
 
@@ -249,7 +251,7 @@ def _pages(inbox: Inbox) -> _Pages:
 @blueprint.get("/messages/<int:message_id>")
 def message(message_id: int) -> tuple[str, int] | str:
     """Everything recorded about one send."""
-    item = provider().inbox.get(message_id)
+    item = provider().message(message_id)
     if item is None:
         return render_template("missing.html", message_id=message_id, active="inbox"), 404
     found = findings(item["violations"], item["warnings"])

@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sms_contract.core.credentials import redact_header
 from sms_contract.core.encoding import GSM_EXTENSION_SET, GSM_SET, analyze
 
 #: How much of a message text the inbox list shows.
 EXCERPT_LENGTH = 90
-#: Header names whose values the UI never shows, even if the inbox kept them.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-admin-token"})
 
 
 def pretty(value: Any) -> str:
@@ -73,13 +72,10 @@ def _count(number: int, noun: str) -> str:
 
 
 def safe_headers(headers: dict[str, str] | None) -> list[tuple[str, str]]:
-    """The recorded headers, sorted, with any credential blanked out."""
-    result = []
-    for name, value in sorted((headers or {}).items(), key=lambda item: item[0].lower()):
-        if name.lower() in SECRET_HEADERS:
-            value = f"{value.split(' ', 1)[0]} [redacted]" if " " in value else "[redacted]"
-        result.append((name, value))
-    return result
+    """The recorded headers, sorted, with any credential blanked out (even one an
+    older inbox kept)."""
+    ordered = sorted((headers or {}).items(), key=lambda item: item[0].lower())
+    return [(name, redact_header(name, value)) for name, value in ordered]
 
 
 # -- findings next to the fields ------------------------------------------------------

@@ -1,0 +1,333 @@
+"""The send pipeline: one POSTed SMS, from the request to the answer, step by step.
+
+Every entry point that takes a send (the send route; later a checker page or a
+proxy) runs these steps, in this order. The first step that refuses answers
+with a problem+json body listing every violation:
+
+1. ``authenticate``: the auth mode's credentials (401 with the Basic challenge).
+2. ``read_body``: the body, bounded in size and time (408 when it stalls; 400
+   when it ends early or its chunks are broken).
+3. ``screen``: the media type (415), then the size (413).
+4. ``parse``: a readable JSON object (400).
+5. ``judge``: the contract, under the readings in force (422 listing every
+   violation; warnings never refuse).
+6. ``plan_faults``: fault rules and magic recipients (docs/faults.md). A fault
+   that answers (any 4xx/5xx, 429, reset, empty, hang) takes the place of the
+   verdict and is never an acceptance; a delay or a truncation lets it through.
+7. ``store``: committed before the answer; a retry of an accepted retId is the
+   same message (200, ``duplicate``), another body under it a conflict (409).
+8. ``answer``: 200 with the provider's id, or the problem.
+
+A GET or HEAD on the send URL is the test connection: step 1, then 200.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from flask import Request, Response, jsonify
+from werkzeug.exceptions import ClientDisconnected
+
+from sms_contract.core.findings import Violation
+from sms_contract.core.validation import check_document, parse_object
+from sms_contract.exceptions import BodyError
+from sms_contract.mock_provider.auth import AuthResult, authenticate, challenge, redacted_headers
+from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.faults import apply as faults
+from sms_contract.mock_provider.faults.rules import FaultPlan, SendFacts
+from sms_contract.mock_provider.faults.wire import client_socket
+from sms_contract.mock_provider.limits import total_deadline
+from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
+from sms_contract.mock_provider.problems import (
+    PROBLEM_CONTENT_TYPE,
+    PROBLEMS,
+    problem,
+    problem_body,
+)
+from sms_contract.mock_provider.service import ProviderState
+from sms_contract.mock_provider.storage.inbox import Received, Stored
+
+#: How much of an over-long body is read (and dropped) so the client sees the
+#: 413 rather than a reset connection; past that the connection is closed.
+DRAIN_LIMIT = 1024 * 1024
+
+#: The Content-Type values nearly every client sends, accepted without parsing them.
+_JSON_MEDIA_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a send is not accepted: a problem slug, its detail and the violations."""
+
+    slug: str
+    detail: str
+    violations: tuple[Violation, ...] = ()
+
+    @classmethod
+    def of(cls, slug: str, code: str, message: str) -> Refusal:
+        """A refusal with one violation of the whole body."""
+        return cls(slug, message, (Violation("", code, message),))
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What ``read_body`` read: the bytes, and why it stopped short when it did."""
+
+    raw: bytes
+    failure: Refusal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The contract's verdict on a send (steps 3 to 5)."""
+
+    payload: dict[str, Any] | None
+    refusal: Refusal | None
+    warnings: tuple[Violation, ...] = ()
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        """The violations the verdict found (none when accepted)."""
+        return self.refusal.violations if self.refusal else ()
+
+
+def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
+    """Run the whole pipeline for one request on the send URL."""
+    started = time.perf_counter()
+    if not is_namespace(namespace):
+        return problem("not-found", NAMESPACE_RULE)
+    auth = authenticate(state.config, req)
+    if not auth.allowed:
+        return problem("unauthorized", auth.reason, headers=challenge(state.config))
+    if req.method in ("GET", "HEAD"):
+        return jsonify(status="ok", namespace=namespace, login=auth.login)
+    body = read_body(req, state.config)
+    verdict = judge(state.config, screen(req, body) or parse(body))
+    item = received(namespace, req, auth, body, verdict)
+    plan = plan_faults(state, item)
+    if plan is not None and plan.answers:
+        return faults.answer(state, item, plan, started, challenge(state.config))
+    if plan is not None:
+        item = faults.let_through(item, plan)
+    item = replace(item, duration_ms=(time.perf_counter() - started) * 1000)
+    return store(state, item)
+
+
+# -- 2. read ---------------------------------------------------------------------------
+
+
+def read_body(req: Request, config: ProviderConfig) -> Body:
+    """Up to ``max_body_bytes + 1`` bytes of the body, or why it could not be read whole.
+
+    A pause longer than ``config.read_timeout``, or (under gevent) a body not
+    whole after ``config.body_timeout``, ends the read (408): a client that
+    trickles its body cannot hold the server.
+    """
+    limit = config.max_body_bytes
+    _bound_pauses(req, config.read_timeout)
+    declared = req.content_length
+    if declared is not None and declared > limit:
+        # The verdict is known; draining only lets the client read it.
+        with contextlib.suppress(Exception), total_deadline(config.read_timeout):
+            _drain(req, min(declared, DRAIN_LIMIT))
+        return Body(b"", _too_large(limit))
+    try:
+        with total_deadline(config.body_timeout):
+            data = _read_up_to(req, limit + 1 if declared is None else declared)
+    except TimeoutError:
+        message = (
+            f"the body stopped arriving for {config.read_timeout:g} s, "
+            f"or took over {config.body_timeout:g} s in all"
+        )
+        return Body(b"", Refusal.of("request-timeout", "body_timeout", message))
+    except Exception as error:  # broken framing (a bad chunk) or a dropped connection
+        message = f"the body could not be read: {error}"[:200]
+        return Body(b"", Refusal.of("malformed-body", "unreadable_body", message))
+    if len(data) > limit:
+        return Body(b"", _too_large(limit))
+    if declared is not None and len(data) < declared:
+        message = f"the body ended after {len(data)} of the {declared} bytes of Content-Length"
+        return Body(data, Refusal.of("malformed-body", "incomplete_body", message))
+    return Body(data)
+
+
+def _too_large(limit: int) -> Refusal:
+    message = f"the body is over the limit of {limit} bytes"
+    return Refusal.of("payload-too-large", "too_large", message)
+
+
+def _bound_pauses(req: Request, seconds: float) -> None:
+    """Set a read timeout on the client socket (gunicorn and werkzeug expose it)."""
+    sock = client_socket(req.environ)
+    if sock is not None:
+        sock.settimeout(seconds)
+
+
+def _read_up_to(req: Request, size: int) -> bytes:
+    """Read until ``size`` bytes or the end of the body (a stream may return less)."""
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = _read_chunk(req, remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _drain(req: Request, size: int) -> None:
+    """Read and drop up to ``size`` bytes, so the client sees the answer, not a reset."""
+    drained = 0
+    while drained < size:
+        chunk = _read_chunk(req, min(65536, size - drained))
+        if not chunk:
+            break
+        drained += len(chunk)
+
+
+def _read_chunk(req: Request, size: int) -> bytes:
+    """One read of the body: ``b""`` at its end, ``TimeoutError`` when it stalls."""
+    try:
+        return req.stream.read(size)
+    except ClientDisconnected as error:  # werkzeug: the body ended before Content-Length
+        if isinstance(error.__context__, TimeoutError):
+            raise TimeoutError("the body stalled") from error
+        return b""
+
+
+# -- 3. screen, 4. parse, 5. judge --------------------------------------------------------
+
+
+def screen(req: Request, body: Body) -> Refusal | None:
+    """The first refusal among reading (408/400), media type (415) and size (413)."""
+    failure = body.failure
+    if failure is not None and failure.slug != "payload-too-large":
+        return failure
+    media_problem = media_type_problem(req)
+    if media_problem:
+        return Refusal.of("unsupported-media-type", "content_type", media_problem)
+    return failure
+
+
+def media_type_problem(req: Request) -> str | None:
+    """Why the Content-Type is not JSON in UTF-8, or ``None`` when it is."""
+    if req.content_type in _JSON_MEDIA_TYPES:
+        return None
+    if not req.content_type:
+        return "the Content-Type header is missing; send application/json; charset=utf-8"
+    if req.mimetype != "application/json":
+        return f"Content-Type is {req.mimetype!r}; send application/json; charset=utf-8"
+    charset = req.mimetype_params.get("charset")
+    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return f"charset is {charset!r}; the body must be UTF-8"
+    return None
+
+
+def parse(body: Body) -> dict[str, Any] | Refusal:
+    """The body as a JSON object, or the 400 refusal that says why it is not one."""
+    try:
+        return parse_object(body.raw)
+    except BodyError as error:
+        return Refusal("malformed-body", error.violation.message, (error.violation,))
+
+
+def judge(config: ProviderConfig, parsed: dict[str, Any] | Refusal) -> Verdict:
+    """The contract's verdict on a parsed payload (a refusal passes through)."""
+    if isinstance(parsed, Refusal):
+        return Verdict(None, parsed)
+    check = check_document(parsed, strict_fields=config.strict_fields)
+    warnings = tuple(check.warnings)
+    if check.violations:
+        count = len(check.violations)
+        detail = f"the payload breaks {count} rule(s) of the contract"
+        return Verdict(
+            parsed, Refusal("invalid-payload", detail, tuple(check.violations)), warnings
+        )
+    return Verdict(parsed, None, warnings)
+
+
+def received(
+    namespace: str, req: Request, auth: AuthResult, body: Body, verdict: Verdict
+) -> Received:
+    """The inbox record of a judged send."""
+    refusal = verdict.refusal
+    accepted = refusal is None
+    return Received(
+        namespace=namespace,
+        status="accepted" if accepted else "rejected",
+        http_status=200 if refusal is None else PROBLEMS[refusal.slug][0],
+        body=body.raw.decode("utf-8", "replace"),
+        body_hash=canonical_hash(verdict.payload) if accepted else _raw_hash(body.raw),
+        payload=verdict.payload,
+        violations=verdict.violations,
+        warnings=verdict.warnings,
+        headers=redacted_headers(req),
+        client=req.remote_addr,
+        login=auth.login,
+        refusal=None if refusal is None else (refusal.slug, refusal.detail),
+    )
+
+
+def canonical_hash(payload: Any) -> str:
+    """The SHA-256 of a payload's canonical JSON: a retry with the same fields in
+    another order or spacing is the same message."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _raw_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+# -- 6. faults ---------------------------------------------------------------------------
+
+
+def plan_faults(state: ProviderState, item: Received) -> FaultPlan | None:
+    """The faults for a send whose body is a JSON object; ``None`` when none apply."""
+    if item.payload is None:
+        return None
+    return state.plan_faults(SendFacts.of(item.namespace, item.payload, item.login))
+
+
+# -- 7. store, 8. answer ------------------------------------------------------------------
+
+
+def store(state: ProviderState, item: Received) -> Response:
+    """Commit the send with its answer, then answer."""
+    stored, answer = state.record(item, answer_body)
+    accepted = item.status == "accepted" and not stored.conflict
+    return Response(
+        json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+        status=409 if stored.conflict else item.http_status,
+        content_type="application/json" if accepted else PROBLEM_CONTENT_TYPE,
+    )
+
+
+def answer_body(item: Received, stored: Stored) -> dict[str, Any]:
+    """The JSON answer for a recorded send (built inside the inbox transaction)."""
+    ret_id = item.field_text("retId")
+    if item.refusal is not None:
+        slug, detail = item.refusal
+        extra: dict[str, Any] = {}
+        if not stored.conflict:
+            extra["warnings"] = [w.to_dict() for w in item.warnings]
+        return problem_body(
+            slug, detail, violations=item.violations, **extra, id=stored.id, retId=ret_id
+        )
+    answer: dict[str, Any] = {
+        "id": stored.id,
+        "retId": ret_id,
+        "status": "accepted",
+        "credits": (item.payload or {}).get("credits"),
+    }
+    if stored.duplicate:
+        answer.update(duplicate=True, attempts=stored.attempts)
+    if item.warnings:
+        answer["warnings"] = [w.to_dict() for w in item.warnings]
+    return answer

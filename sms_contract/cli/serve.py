@@ -277,6 +277,8 @@ def serve(
             load_rules_file(faults_file, max_seconds=fault_max_seconds)
         except RuleError as error:
             fail(f"bad fault rule in {faults_file}: {error}", EXIT_USAGE)
+    # The inbox, the sessions and the CA's key live here: the owner's only.
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     tls = None
     if not plain_http:
         tls = TlsFiles(cert, cert, key) if cert and key else ensure_local_tls(state_dir / "tls")

@@ -171,7 +171,8 @@ def serve_process(
     state_dir: Path, *args: str, workers: int = 2, tls: bool = False
 ) -> Iterator[str]:
     """Run ``sms-contract serve`` (plain HTTP unless ``tls``: then its local CA is
-    ``state_dir/tls/ca.pem``) with ``workers`` gunicorn workers; yield its URL."""
+    ``state_dir/tls/ca.pem``) with ``workers`` gunicorn workers; yield its URL.
+    Its output goes to ``STATE_DIR.log``."""
     port = free_port()
     command = [
         sys.executable,
@@ -189,12 +190,13 @@ def serve_process(
         str(state_dir),
         *args,
     ]
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = (state_dir / "serve.log").open("wb")
+    # The log sits beside the state directory, which serve creates itself (mode 0700).
+    log_path = state_dir.with_name(state_dir.name + ".log")
+    log = log_path.open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base = f"{'https' if tls else 'http'}://localhost:{port}"
     try:
-        _wait_healthy(base, process, state_dir / "serve.log", state_dir / "tls" / "ca.pem")
+        _wait_healthy(base, process, log_path, state_dir / "tls" / "ca.pem")
         yield base
     finally:
         process.send_signal(signal.SIGTERM)

@@ -189,7 +189,11 @@ class SharedDatabase:
         #: Every reading connection opened, so ``close`` can close them all.
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Messages may hold personal data and the admin's sessions: owner only.
+        # SQLite gives the -wal and -shm files the database file's mode.
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
 
     def _connect(self) -> sqlite3.Connection:

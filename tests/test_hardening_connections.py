@@ -144,3 +144,15 @@ def test_waits_past_the_cap_get_a_503_with_retry_after(served):
         assert refused.status_code == 503
         assert refused.headers["Retry-After"].isdigit()
         assert [f.result().status_code for f in holding] == [404] * WAITS
+
+
+def test_an_idle_keep_alive_connection_does_not_hold_a_graceful_stop(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    session = requests.Session()  # keeps its connection open after the request
+    with serve_process(state, "--head-timeout", "60", workers=1, tls=True) as base_url:
+        assert session.get(base_url + "/healthz", verify=str(state / "tls" / "ca.pem")).ok
+        stopping = time.monotonic()
+    # serve_process sends SIGTERM and waits; the idle connection must not make it
+    # wait the 60 s head deadline (nor be killed after 20 s).
+    assert time.monotonic() - stopping < 12
+    session.close()

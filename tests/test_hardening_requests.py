@@ -327,3 +327,23 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""
+
+
+# -- 1. streams and waits on the in-process server ------------------------------------------
+
+
+def test_inbox_tabs_past_the_cap_cannot_starve_the_in_process_server(tmp_path: Path) -> None:
+    server = LiveProvider(provider_config(tmp_path, max_streams=2, max_waits=1))
+    provider = server.view()
+    streams = [
+        requests.get(provider.base_url + "/api/events", stream=True, timeout=10) for _ in range(2)
+    ]
+    try:
+        assert [stream.status_code for stream in streams] == [200, 200]
+        refused = requests.get(provider.base_url + "/api/events", timeout=10)
+        assert refused.status_code == 503 and refused.headers["Retry-After"].isdigit()
+        assert provider.send(sms()).status_code == 200
+    finally:
+        for stream in streams:
+            stream.close()
+        server.stop()

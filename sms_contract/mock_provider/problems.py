@@ -31,7 +31,6 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "payload-too-large": (413, "The body is too large"),
     "unsupported-media-type": (415, "The body must be application/json"),
     "invalid-payload": (422, "The payload breaks the SMS contract"),
-    "too-many-attempts": (429, "Too many failed sign-ins; wait before the next"),
     "header-too-large": (431, "A request header is too large"),
     "uri-too-long": (414, "The request line is too long"),
     "expectation-failed": (417, "The expectation cannot be met"),

@@ -44,6 +44,16 @@ class ProviderWorker(GeventWorker):  # type: ignore[misc]
         socket.setdefaulttimeout(self._head_seconds)
         # Made after the patching, so it is a greenlet-local: one per connection.
         self._connection = threading.local()
+        #: Connections waiting for a request head: a graceful stop closes them.
+        self._waiting: set[_ConnectionState] = set()
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """A graceful stop: no new connections, and no wait for idle ones."""
+        super().handle_exit(sig, frame)
+        # gunicorn waits until every connection is done; an idle keep-alive
+        # connection would hold the stop for a whole head deadline.
+        for state in list(self._waiting):
+            state.interrupt()
 
     def run(self) -> None:
         """Serve; a client that drops its connection (even mid-handshake) is no error."""
@@ -75,35 +85,51 @@ class ProviderWorker(GeventWorker):  # type: ignore[misc]
 
     def timeout_ctx(self) -> Any:
         """The deadline of one request head (gunicorn reads the head inside it)."""
-        return _head_deadline(self._head_seconds, self._connection.state)
+        return _head_deadline(self._head_seconds, self._connection.state, self._waiting)
 
 
 class _ConnectionState:
-    """One connection and how many requests it has had."""
+    """One connection: how many requests it has had, and the deadline of the head
+    it is waiting for."""
 
-    __slots__ = ("client", "requests")
+    __slots__ = ("client", "greenlet", "requests", "stopping", "timer")
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self.requests = 0
+        self.stopping = False
+        self.timer: gevent.Timeout | None = None
+        self.greenlet: Any = None
+
+    def interrupt(self) -> None:
+        """End the wait for a head now, quietly (the worker is stopping)."""
+        self.stopping = True
+        if self.timer is not None and self.greenlet is not None:
+            gevent.kill(self.greenlet, self.timer, block=False)
 
 
 @contextmanager
-def _head_deadline(seconds: float, state: _ConnectionState) -> Iterator[None]:
+def _head_deadline(
+    seconds: float, state: _ConnectionState, waiting: set[_ConnectionState]
+) -> Iterator[None]:
     """End the block after ``seconds``; a connection with no request yet gets a 408."""
     timer = gevent.Timeout(seconds)
     timer.start()
+    state.timer, state.greenlet = timer, gevent.getcurrent()
+    waiting.add(state)
     try:
         yield
     except gevent.Timeout as fired:
         if fired is not timer:
             raise
-        if state.requests == 0:
+        if state.requests == 0 and not state.stopping:
             detail = f"the request head did not arrive within {seconds:g} s"
             status, headers, body = error_answer(408, detail, slug="head-timeout")
             _send_quietly(state.client, status, headers, body)
         # Swallowed: gunicorn sees no request and closes the connection.
     finally:
+        waiting.discard(state)
+        state.timer = None
         timer.close()
 
 

@@ -19,6 +19,7 @@ from bench import Section
 MODULES = [
     "bench.encoding",
     "bench.provider",
+    "bench.attack",
 ]
 
 README = Path(__file__).with_name("README.md")

@@ -104,7 +104,8 @@ class Result:
 # -- processes --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on the loopback right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -144,7 +145,7 @@ class Running:
 
 
 @contextmanager
-def _process(command: list[str], url: str, ca: Path | None) -> Iterator[Running]:
+def running_server(command: list[str], url: str, ca: Path | None) -> Iterator[Running]:
     """Run ``command`` in its own process group until a POST to ``url`` is a 2xx."""
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -182,13 +183,14 @@ def _group_cpu_seconds(pgid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _sms_contract() -> str:
+def sms_contract_command() -> str:
+    """The `sms-contract` script of this Python."""
     return str(Path(sys.executable).with_name("sms-contract"))
 
 
 def _serve(state_dir: Path, tls: TlsFiles | None) -> tuple[list[str], str]:
-    port = _free_port()
-    command = [_sms_contract(), "serve", "--port", str(port), "--workers", str(WORKERS)]
+    port = free_port()
+    command = [sms_contract_command(), "serve", "--port", str(port), "--workers", str(WORKERS)]
     command += ["--state-dir", str(state_dir)]
     if tls:
         command += ["--cert", str(tls.cert), "--key", str(tls.key)]
@@ -197,7 +199,7 @@ def _serve(state_dir: Path, tls: TlsFiles | None) -> tuple[list[str], str]:
 
 
 def _bare_flask(tls: TlsFiles | None) -> tuple[list[str], str]:
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "bench.bare_flask", str(port)]
     if tls:
         return [*command, str(tls.cert), str(tls.key)], f"https://localhost:{port}/sms"
@@ -223,7 +225,7 @@ def _prism(workdir: Path) -> tuple[list[str], str, str] | None:
     document, label = _provider_openapi()
     path = workdir / "provider.openapi.json"
     path.write_text(json.dumps(document))
-    port = _free_port()
+    port = free_port()
     command = [str(binary), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "warn", str(path)]
     return command, f"http://127.0.0.1:{port}/sms", label
 
@@ -328,7 +330,7 @@ def _python_client(url: str, ca: Path | None, seconds: int, prefix: str) -> _Mea
     )
 
 
-def _load(name: str, url: str, ca: Path | None, pgid: int) -> Result:
+def measure_load(name: str, url: str, ca: Path | None, pgid: int) -> Result:
     """Warm up, then measure throughput, latency and the server's CPU per request."""
     prefix = uuid.uuid4().hex[:8]
 
@@ -375,7 +377,7 @@ def _startup(workdir: Path) -> tuple[float, float]:
             command, url = _serve(state_dir, None)
             command = command[:-1]  # HTTPS with the CA serve creates
             url = url.replace("http://", "https://")
-            with _process(command, url, state_dir / "tls" / "ca.pem") as running:
+            with running_server(command, url, state_dir / "tls" / "ca.pem") as running:
                 samples.append(running.startup_s)
     return statistics.median(first), statistics.median(again)
 
@@ -407,8 +409,8 @@ def run() -> Section:
         for round_number in range(1, ROUNDS + 1):
             print(f"  round {round_number} of {ROUNDS}", flush=True)
             for name, command, url, ca in targets:
-                with _process(command, url, ca) as running:
-                    rounds[name].append(_load(name, url, ca, running.pgid))
+                with running_server(command, url, ca) as running:
+                    rounds[name].append(measure_load(name, url, ca, running.pgid))
     results = {name: _median(name, measured) for name, measured in rounds.items()}
     print("  medians:")
     for result in results.values():

@@ -314,7 +314,9 @@ def test_a_bad_rule_is_refused_with_a_problem_naming_the_field(sms_provider, bod
 
 
 def test_a_body_that_is_not_json_is_a_400_and_a_taken_id_a_409(sms_provider):
-    raw = sms_provider.api("POST", "/api/faults", data=b"status: 503")
+    raw = sms_provider.api(
+        "POST", "/api/faults", data=b"status: 503", headers={"Content-Type": "application/json"}
+    )
     assert raw.status_code == 400
     rule_id = f"unique-{uuid.uuid4().hex[:8]}"
     sms_provider.add_fault(status=503, id=rule_id)

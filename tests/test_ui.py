@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sms_contract.mock_provider.testing import provider_config
 from sms_contract.mock_provider.ui import check as ui_check
 from sms_contract.mock_provider.ui import inbox as ui_inbox
 from sms_contract.mock_provider.ui.render import annotate, findings, safe_headers, text_view
+from sms_contract.mock_provider.ui.security import SIGN_IN_DELAYS
 
 XSS = "<img src=x onerror=alert(1)>"
 PAGES = ["/", "/messages", "/check", "/faults", "/spec", "/messages/1"]
@@ -198,6 +200,7 @@ def test_with_an_admin_token_the_ui_asks_to_sign_in_and_never_shows_the_token(
     assert client.get("/api/events").status_code == 401
     wrong = client.post("/login", data={"token": "nope", "next": "/check"})
     assert "That is not the admin token." in wrong.get_data(as_text=True)
+    time.sleep(SIGN_IN_DELAYS[0])  # the wait after one failed sign-in
     signed = client.post("/login", data={"token": token, "next": "/check"})
     assert signed.status_code == 302 and signed.headers["Location"] == "/check"
     cookie = signed.headers["Set-Cookie"]

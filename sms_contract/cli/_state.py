@@ -15,7 +15,7 @@ def require_writable(directory: Path, role: str, setting: str) -> None:
     if directory.exists() and not directory.is_dir():
         fail(f"{role} {directory} is not a directory; {hint}")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the owner's only
     except OSError as error:
         fail(f"cannot create {role} {directory} ({error.strerror}); {hint}")
     try:

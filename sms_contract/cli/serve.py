@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shlex
 from pathlib import Path
@@ -16,7 +17,7 @@ from sms_contract.exit_codes import EXIT_USAGE
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run
-from sms_contract.mock_provider.tls import TlsFiles
+from sms_contract.mock_provider.tls import LOCAL_HOSTS, TlsFiles
 from sms_contract.mock_provider.tls_names import check_tls_names, local_tls_for_names
 
 _ENV = "SMS_CONTRACT_"
@@ -57,7 +58,40 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
 @_option("--host", env="HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
 @_option("--port", env="PORT", default=8443, show_default=True, type=click.IntRange(0, 65535))
 @_option("--workers", env="WORKERS", default=2, show_default=True, type=click.IntRange(1, 64))
-@_option("--threads", env="THREADS", default=8, show_default=True, type=click.IntRange(1, 256))
+@_option(
+    "--worker-class",
+    env="WORKER_CLASS",
+    type=click.Choice(["gevent", "gthread"]),
+    default="gevent",
+    show_default=True,
+    help="gevent: a greenlet per connection (slow or idle clients hold no thread); "
+    "gthread: --threads threads per worker.",
+)
+@_option(
+    "--threads",
+    env="THREADS",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads per worker (gthread only).",
+)
+@_option(
+    "--connections",
+    env="CONNECTIONS",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(10, 100_000),
+    help="Open connections per worker (gevent only).",
+)
+@_option(
+    "--head-timeout",
+    env="HEAD_TIMEOUT",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 600),
+    help="Seconds for a request head to arrive (408 past it; gevent only), "
+    "and the keep-alive idle time.",
+)
 @_option(
     "--state-dir",
     env="STATE_DIR",
@@ -123,7 +157,46 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
     type=click.FloatRange(0, 3600, min_open=True),
     help="Seconds a request body may stall before the answer is 408.",
 )
+@_option(
+    "--body-timeout",
+    env="BODY_TIMEOUT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600, min_open=True),
+    help="Seconds for a whole request body before the answer is 408 (gevent only).",
+)
+@_option(
+    "--max-streams",
+    env="MAX_STREAMS",
+    default=16,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Open inbox event streams per worker (503 past it; the UI then polls).",
+)
+@_option(
+    "--max-waits",
+    env="MAX_WAITS",
+    default=64,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Open /api/messages/wait requests per worker (503 past it).",
+)
 @_option("--admin-token", env="ADMIN_TOKEN", help="Require this bearer token on /api.")
+@_option(
+    "--admin-token-file",
+    env="ADMIN_TOKEN_FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the admin token from this file (keeps it out of the process list).",
+)
+@_option(
+    "--allowed-host",
+    "allowed_hosts",
+    env="ALLOWED_HOSTS",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the server answers to (repeat). Bound to loopback it answers to "
+    "localhost, 127.0.0.1 and ::1 plus these; bound elsewhere, to any name unless given.",
+)
 @_option(
     "--sync",
     env="SYNC",
@@ -152,7 +225,10 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    worker_class: str,
     threads: int,
+    connections: int,
+    head_timeout: int,
     state_dir: Path,
     db: Path | None,
     send_path: str,
@@ -167,13 +243,18 @@ def serve(
     max_body: int,
     max_messages: int,
     read_timeout: float,
+    body_timeout: float,
+    max_streams: int,
+    max_waits: int,
     admin_token: str | None,
+    admin_token_file: Path | None,
+    allowed_hosts: tuple[str, ...],
     sync: str,
     access_log: bool,
     faults_file: Path | None,
     fault_max_seconds: float,
 ) -> None:
-    """Serve the fake SMS provider (gunicorn, gthread workers), over HTTPS by default.
+    """Serve the fake SMS provider (gunicorn, gevent workers), over HTTPS by default.
 
     On first run a local CA and a certificate for localhost, 127.0.0.1 and ::1
     are created in STATE_DIR/tls; point clients at STATE_DIR/tls/ca.pem. Every
@@ -192,7 +273,11 @@ def serve(
             max_body_bytes=max_body,
             max_messages=max_messages,
             read_timeout=read_timeout,
-            admin_token=admin_token,
+            body_timeout=body_timeout,
+            max_streams=max_streams,
+            max_waits=max_waits,
+            admin_token=_admin_token(admin_token, admin_token_file),
+            allowed_hosts=_allowed_hosts(host, allowed_hosts),
             sync=sync,  # type: ignore[arg-type]
             faults_file=faults_file,
             fault_max_seconds=fault_max_seconds,
@@ -221,9 +306,46 @@ def serve(
             )
     elif not plain_http and cert and key:
         tls = TlsFiles(cert, cert, key)
-    options = ServeOptions(host, port, workers, threads, tls, access_log=access_log)
+    options = ServeOptions(
+        host,
+        port,
+        workers,
+        threads,
+        tls,
+        access_log=access_log,
+        worker_class=worker_class,  # type: ignore[arg-type]
+        connections=connections,
+        head_timeout=head_timeout,
+    )
     click.echo(_banner(config, options, custom_cert=cert is not None))
     run(config, options)
+
+
+def _admin_token(given: str | None, file: Path | None) -> str | None:
+    if file is None:
+        return given
+    if given is not None:
+        fail("--admin-token and --admin-token-file go alone, not together", EXIT_USAGE)
+    try:
+        return file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"cannot read the admin token file {file}: {error}")
+
+
+def _allowed_hosts(host: str, extra: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The Host allowlist: the loopback names when bound to loopback, plus ``extra``."""
+    names = tuple(name.strip().lower().strip("[]") for name in extra if name.strip())
+    if is_loopback(host):
+        return (*LOCAL_HOSTS, *names)
+    return names or None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a bind address) is reachable from this machine only."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool) -> str:
@@ -250,5 +372,11 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
     ]
     if options.tls and not custom_cert:
         lines.append(f"  CA         {options.tls.ca_cert}   (give it to clients: --cacert)")
+    if config.admin_token is None and not is_loopback(options.host):
+        lines += [
+            "",
+            f"WARNING: bound to {options.host} with no admin token: anyone who can reach "
+            "this port can read every message and plant faults (--admin-token-file).",
+        ]
     lines += ["", "Send a test SMS:", "  " + shlex.join(curl), ""]
     return "\n".join(lines)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import re
 
@@ -35,7 +34,8 @@ def basic_authorization(login: str, password: str) -> str:
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
-    """``(login, password)`` from an ``Authorization: Basic`` header, else ``None``."""
+    """``(login, password)`` from an ``Authorization: Basic`` header, else ``None``
+    (also for a header that is not ASCII base64 of UTF-8 text)."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -43,7 +43,9 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # Not base64 (binascii.Error), a non-ASCII header (a raw byte arrives as
+        # Latin-1) or credentials that are not UTF-8: no credentials at all.
         return None
     login, separator, password = decoded.partition(":")
     return (login, password) if separator else None

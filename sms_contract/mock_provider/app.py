@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from sms_contract.mock_provider import api, send, ui
 from sms_contract.mock_provider.api import meta
+from sms_contract.mock_provider.api.guard import check_host
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.openapi import mock_openapi
 from sms_contract.mock_provider.problems import problem
@@ -40,6 +41,7 @@ def create_app(config: ProviderConfig | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     attach(app, ProviderState(config))
     app.extensions[meta.OPENAPI_EXTENSION] = mock_openapi(config)
+    app.before_request(check_host)
     send.register(app, config.send_path)
     api.register(app)
     app.register_blueprint(ui.blueprint)

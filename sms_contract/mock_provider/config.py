@@ -14,6 +14,11 @@ AuthMode = Literal["none", "any", "strict"]
 SyncMode = Literal["normal", "full"]
 
 
+def _header_safe(token: str) -> bool:
+    """Printable ASCII without spaces: what a header carries the same in every client."""
+    return bool(token) and all("!" <= char <= "~" for char in token)
+
+
 def _check_faults(config: ProviderConfig) -> None:
     if not 0 < config.fault_max_seconds <= 3600:
         raise ConfigError("the fault time limit must be over 0 and at most 3600 seconds")
@@ -54,6 +59,16 @@ class ProviderConfig:
     max_wait: float = 60.0
     #: Longest pause while reading a request body before answering 408, in seconds.
     read_timeout: float = 10.0
+    #: Longest time for a whole request body (408 past it), in seconds; enforced
+    #: under ``serve`` (gevent), where a read can be interrupted.
+    body_timeout: float = 30.0
+    #: Event streams (``/api/events``) and waits (``/api/messages/wait``) open at
+    #: once, per server process; past it the answer is 503 with Retry-After.
+    max_streams: int = 16
+    max_waits: int = 64
+    #: Host names the server answers to (any Host when ``None``): ``serve`` bound
+    #: to a loopback address allows ``localhost``, ``127.0.0.1`` and ``::1``.
+    allowed_hosts: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         _check_faults(self)
@@ -71,10 +86,20 @@ class ProviderConfig:
                 check_login(login)
             except ValueError as error:
                 raise ConfigError(f"login {login!r} refused: {error}") from None
+        if self.admin_token is not None and not _header_safe(self.admin_token):
+            raise ConfigError(
+                "the admin token must be 1 or more printable ASCII characters (letters, "
+                "digits, punctuation): HTTP headers carry other characters as Latin-1, "
+                "so no client could send it"
+            )
         if self.max_body_bytes < 1024:
             raise ConfigError("the body limit must be at least 1024 bytes")
         if not 0 < self.read_timeout <= 3600:
             raise ConfigError("the read timeout must be more than 0 and at most 3600 seconds")
+        if not 0 < self.body_timeout <= 3600:
+            raise ConfigError("the body timeout must be more than 0 and at most 3600 seconds")
+        if self.max_streams < 0 or self.max_waits < 0:
+            raise ConfigError("the stream and wait caps cannot be negative")
         if not 0 <= self.max_wait <= 3600:
             raise ConfigError("the longest wait must be between 0 and 3600 seconds")
         if self.max_messages < 1:

@@ -41,6 +41,7 @@ from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults import apply as faults
 from sms_contract.mock_provider.faults.rules import FaultPlan, SendFacts
 from sms_contract.mock_provider.faults.wire import client_socket
+from sms_contract.mock_provider.limits import total_deadline
 from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
 from sms_contract.mock_provider.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -123,21 +124,26 @@ def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
 def read_body(req: Request, config: ProviderConfig) -> Body:
     """Up to ``max_body_bytes + 1`` bytes of the body, or why it could not be read whole.
 
-    A pause longer than ``config.read_timeout`` ends the read (408), so a client
-    that announces more bytes than it sends cannot hold a thread forever.
+    A pause longer than ``config.read_timeout``, or (under gevent) a body not
+    whole after ``config.body_timeout``, ends the read (408): a client that
+    trickles its body cannot hold the server.
     """
     limit = config.max_body_bytes
     _bound_pauses(req, config.read_timeout)
     declared = req.content_length
     if declared is not None and declared > limit:
         # The verdict is known; draining only lets the client read it.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), total_deadline(config.read_timeout):
             _drain(req, min(declared, DRAIN_LIMIT))
         return Body(b"", _too_large(limit))
     try:
-        data = _read_up_to(req, limit + 1 if declared is None else declared)
+        with total_deadline(config.body_timeout):
+            data = _read_up_to(req, limit + 1 if declared is None else declared)
     except TimeoutError:
-        message = f"the body stopped arriving for {config.read_timeout:g} s"
+        message = (
+            f"the body stopped arriving for {config.read_timeout:g} s, "
+            f"or took over {config.body_timeout:g} s in all"
+        )
         return Body(b"", Refusal.of("request-timeout", "body_timeout", message))
     except Exception as error:  # broken framing (a bad chunk) or a dropped connection
         message = f"the body could not be read: {error}"[:200]

@@ -4,6 +4,7 @@ provider answers with."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, json
@@ -19,14 +20,22 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "malformed-body": (400, "The body is not a readable JSON object"),
     "unauthorized": (401, "Authentication required"),
     "forbidden": (403, "Forbidden"),
+    "cross-site": (403, "A state-changing request from another site"),
+    "unknown-host": (403, "The Host header names a host this server does not serve"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "wait-timeout": (404, "No such message arrived in time"),
     "request-timeout": (408, "The body did not arrive in time"),
+    "head-timeout": (408, "The request head did not arrive in time"),
     "ret-id-conflict": (409, "This retId was already accepted with a different body"),
     "payload-too-large": (413, "The body is too large"),
     "unsupported-media-type": (415, "The body must be application/json"),
     "invalid-payload": (422, "The payload breaks the SMS contract"),
+    "header-too-large": (431, "A request header is too large"),
+    "uri-too-long": (414, "The request line is too long"),
+    "expectation-failed": (417, "The expectation cannot be met"),
+    "not-implemented": (501, "The request uses a feature this server does not implement"),
+    "over-capacity": (503, "Too many requests of this kind are open; retry later"),
     "internal-error": (500, "Internal error of the fake provider"),
     # Fault injection (docs/faults.md): the status of an injected fault is the rule's.
     "injected-fault": (503, "A fault injected on purpose by a fault rule"),
@@ -50,6 +59,33 @@ def problem(
         status=PROBLEMS[slug][0],
         headers=dict(headers or {}),
         content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+#: Status -> slug, for answers given outside Flask (gunicorn's own refusals).
+_SLUG_OF_STATUS = {
+    400: "bad-request",
+    403: "forbidden",
+    408: "request-timeout",
+    414: "uri-too-long",
+    417: "expectation-failed",
+    431: "header-too-large",
+    501: "not-implemented",
+}
+
+
+def error_answer(
+    status: int, detail: str, *, slug: str | None = None, headers: Mapping[str, str] | None = None
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """A problem answer as raw parts (status line, headers, body), for a server's own
+    refusals written straight to the socket."""
+    slug = slug or _SLUG_OF_STATUS.get(status, "internal-error")
+    body = problem_body(slug, detail)
+    body["status"] = status  # gunicorn's status stands even where the slug is generic
+    return (
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Type", PROBLEM_CONTENT_TYPE), *(headers or {}).items()],
+        json.dumps(body).encode("utf-8"),
     )
 
 

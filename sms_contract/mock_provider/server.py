@@ -1,10 +1,15 @@
-"""``sms-contract serve``: the fake provider under gunicorn (gthread workers)."""
+"""``sms-contract serve``: the fake provider under gunicorn.
+
+The default worker is ``ProviderWorker`` (gevent: a greenlet per connection, so
+idle or slow connections and event streams hold no thread that a send needs);
+``gthread`` stays available for comparison (bench/README.md has both).
+"""
 
 from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -13,6 +18,12 @@ from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.tls import TlsFiles
+
+WorkerClass = Literal["gevent", "gthread"]
+_WORKER_CLASSES = {
+    "gevent": "sms_contract.mock_provider.worker.ProviderWorker",
+    "gthread": "gthread",
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,12 @@ class ServeOptions:
     tls: TlsFiles | None = None
     graceful_timeout: int = 10
     access_log: bool = False
+    #: ``gevent`` (the provider's worker) or ``gthread`` (``threads`` per worker).
+    worker_class: WorkerClass = "gevent"
+    #: Open connections per gevent worker; past it the worker stops accepting.
+    connections: int = 1000
+    #: Seconds for a request head to arrive (gevent), and the keep-alive idle time.
+    head_timeout: int = 5
 
     @property
     def bind(self) -> str:
@@ -69,11 +86,13 @@ def gunicorn_settings(options: ServeOptions) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "bind": [options.bind],
         "workers": options.workers,
-        "worker_class": "gthread",
+        "worker_class": _WORKER_CLASSES[options.worker_class],
         "threads": options.threads,
+        "worker_connections": options.connections,
         "graceful_timeout": options.graceful_timeout,
         "timeout": 120,
-        "keepalive": 5,
+        # The gevent worker bounds each request head by this too.
+        "keepalive": options.head_timeout,
         "accesslog": "-" if options.access_log else None,
         "errorlog": "-",
         "loglevel": "warning",

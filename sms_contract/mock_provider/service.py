@@ -22,6 +22,7 @@ from sms_contract.mock_provider.faults.rules import (
     parse_rule,
     start_rules,
 )
+from sms_contract.mock_provider.limits import Slots
 from sms_contract.mock_provider.storage.database import SharedDatabase
 from sms_contract.mock_provider.storage.faults import FaultStore
 from sms_contract.mock_provider.storage.inbox import (
@@ -31,6 +32,7 @@ from sms_contract.mock_provider.storage.inbox import (
     Respond,
     Stored,
 )
+from sms_contract.mock_provider.storage.sessions import SessionStore
 
 
 class ProviderState:
@@ -43,6 +45,11 @@ class ProviderState:
         )
         self.inbox = Inbox(self.database, max_messages=config.max_messages)
         self.faults = FaultStore(self.database, max_seconds=config.fault_max_seconds)
+        #: Web UI sign-ins, known to every worker.
+        self.sessions = SessionStore(self.database)
+        #: Open event streams and waits of this process (``max_streams``, ``max_waits``).
+        self.streams = Slots(config.max_streams)
+        self.waits = Slots(config.max_waits)
 
     def close(self) -> None:
         """Close every connection this state opened."""

@@ -22,13 +22,16 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.state import state_of
-from sms_contract.mock_provider.tls import ensure_local_tls
+from sms_contract.mock_provider.tls import LOCAL_HOSTS, ensure_local_tls
 
 
 class LiveProvider:
     """The fake provider served from a background thread until ``stop()``."""
 
     def __init__(self, config: ProviderConfig, *, tls_dir: Path | None = None) -> None:
+        if config.allowed_hosts is None:
+            # Bound to the loopback, like serve's default: a rebinding page reaches nothing.
+            config = replace(config, allowed_hosts=LOCAL_HOSTS)
         self.config = config
         self.ca_bundle: str | None = None
         context = None

@@ -7,8 +7,6 @@ import ipaddress
 import re
 from pathlib import Path
 
-from cryptography import x509
-
 from sms_contract.exceptions import ConfigError
 from sms_contract.mock_provider.tls import LOCAL_HOSTS, TlsFiles, ensure_local_tls
 
@@ -38,28 +36,17 @@ def check_tls_names(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*LOCAL_HOSTS, *names)))
 
 
-def certified_names(certificate: Path) -> set[str]:
-    """The DNS names and IP addresses a PEM certificate is valid for."""
-    cert = x509.load_pem_x509_certificate(certificate.read_bytes())
-    try:
-        alternative = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return set()
-    names = set(alternative.get_values_for_type(x509.DNSName))
-    return names | {str(ip) for ip in alternative.get_values_for_type(x509.IPAddress)}
-
-
 def local_tls_for_names(directory: Path, names: tuple[str, ...]) -> tuple[TlsFiles, bool]:
     """The local CA and a certificate valid for ``names`` (``check_tls_names``'s), and
-    whether a certificate made for other names was replaced.
-
-    The replacement includes the CA (its key is never kept, so nothing could sign
-    a new certificate with it): clients then need the new CA.
-    """
+    whether the CA is new where there was another: clients then need the new one
+    (the CA is name-constrained, so a name it does not cover needs a new CA)."""
+    earlier = _read(directory / "ca.pem")
     files = ensure_local_tls(directory, names)
-    wanted = {_ip(name) or name for name in names}
-    if wanted <= certified_names(files.cert):
-        return files, False
-    for path in (files.ca_cert, files.cert, files.key):
-        path.unlink(missing_ok=True)
-    return ensure_local_tls(directory, names), True
+    return files, earlier is not None and earlier != _read(files.ca_cert)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -167,15 +167,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_process(state_dir: Path, *args: str, workers: int = 2) -> Iterator[str]:
-    """Run ``sms-contract serve --http`` with ``workers`` gunicorn workers; yield its URL."""
+def serve_process(
+    state_dir: Path, *args: str, workers: int = 2, tls: bool = False
+) -> Iterator[str]:
+    """Run ``sms-contract serve`` (plain HTTP unless ``tls``: then its local CA is
+    ``state_dir/tls/ca.pem``) with ``workers`` gunicorn workers; yield its URL.
+    Its output goes to ``STATE_DIR.log``."""
     port = free_port()
     command = [
         sys.executable,
         "-c",
         "from sms_contract.cli import main; main()",
         "serve",
-        "--http",
+        *([] if tls else ["--http"]),
         "--port",
         str(port),
         "--workers",
@@ -186,11 +190,13 @@ def serve_process(state_dir: Path, *args: str, workers: int = 2) -> Iterator[str
         str(state_dir),
         *args,
     ]
-    log = (state_dir / "serve.log").open("wb")
+    # The log sits beside the state directory, which serve creates itself (mode 0700).
+    log_path = state_dir.with_name(state_dir.name + ".log")
+    log = log_path.open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://localhost:{port}"
+    base = f"{'https' if tls else 'http'}://localhost:{port}"
     try:
-        _wait_healthy(base, process, state_dir / "serve.log")
+        _wait_healthy(base, process, log_path, state_dir / "tls" / "ca.pem")
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
@@ -202,15 +208,16 @@ def serve_process(state_dir: Path, *args: str, workers: int = 2) -> Iterator[str
         log.close()
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path, ca: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"serve exited with {process.returncode}:\n{log.read_text()}")
+        verify = str(ca) if base.startswith("https") else True
         try:
-            if requests.get(f"{base}/healthz", timeout=2, verify=True).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=2, verify=verify).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, OSError):  # OSError: no CA file yet
             pass
         time.sleep(0.1)
     raise RuntimeError(f"serve was not healthy within 30 s:\n{log.read_text()}")

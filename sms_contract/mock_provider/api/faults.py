@@ -15,7 +15,7 @@ from sms_contract.exceptions import (
     QueryError,
     RuleError,
 )
-from sms_contract.mock_provider.api.guard import require_admin_token
+from sms_contract.mock_provider.api.guard import guard_api
 from sms_contract.mock_provider.api.query import bad_query, namespace_arg
 from sms_contract.mock_provider.api.spec import (
     BAD_QUERY,
@@ -33,7 +33,7 @@ from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
 
 blueprint = Blueprint("faults", __name__)
-blueprint.before_request(require_admin_token)
+blueprint.before_request(guard_api)
 blueprint.register_error_handler(QueryError, bad_query)
 
 
@@ -142,6 +142,7 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
                     "422": problem_answer("The rule is invalid; each field at fault is named"),
                 },
                 requestBody=body,
+                writes=True,
             ),
             "delete": admin_operation(
                 config,
@@ -149,6 +150,7 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
                 "Delete every rule, or those scoped to a namespace",
                 {"200": json_answer(deleted, "How many"), "400": BAD_QUERY},
                 parameters=[NAMESPACE_QUERY],
+                writes=True,
             ),
         },
         "/api/faults/magic": {
@@ -173,9 +175,12 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
                 "Delete one rule",
                 {
                     "204": {"description": "Deleted"},
-                    "403": problem_answer("A magic rule cannot be deleted"),
+                    "403": problem_answer(
+                        "A magic rule cannot be deleted, or a cross-site request"
+                    ),
                     "404": problem_answer("No such rule"),
                 },
+                writes=True,
             ),
         },
     }

@@ -1,6 +1,10 @@
-"""The admin token that guards ``/api`` when the provider has one."""
+"""What guards the admin API, and the checks of origin and Host that the UI shares:
+cross-site writes (403), the admin token (401), a write's media type (415) and
+size (413); and, on every request, a Host the server does not serve (403)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Response, request
 
@@ -16,6 +20,76 @@ def given_admin_token() -> str | None:
     """The admin token the request carries (``X-Admin-Token`` or a bearer token)."""
     return request.headers.get("X-Admin-Token") or bearer_token(
         request.headers.get("Authorization")
+    )
+
+
+#: Methods that change state.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Writes that carry a JSON body; a DELETE carries none (and no browser sends a
+#: cross-site DELETE without a CORS preflight, which this server never grants).
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def same_site() -> bool:
+    """Whether the request comes from this server's own pages (or from no page).
+
+    Browsers say where a request comes from in ``Sec-Fetch-Site`` and ``Origin``;
+    other clients send neither, and are not refused.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+def guard_api() -> Response | None:
+    """A ``before_request`` hook of the admin API: ``None`` when allowed, else the refusal."""
+    if request.method in WRITE_METHODS and not same_site():
+        return problem(
+            "cross-site",
+            "a state-changing request from another site (Origin or Sec-Fetch-Site) is refused",
+        )
+    refused = require_admin_token()
+    if refused is not None or request.method not in _BODY_METHODS:
+        return refused
+    if request.mimetype != "application/json":
+        shown = request.content_type or "missing"
+        return problem(
+            "unsupported-media-type",
+            f"a write to the admin API is application/json; Content-Type is {shown}",
+        )
+    limit = provider().config.max_body_bytes
+    # Flask refuses a longer streamed (chunked) body with a 413 as it is read.
+    request.max_content_length = limit
+    if (request.content_length or 0) > limit:
+        # Closed, not drained: the body is never read.
+        return problem(
+            "payload-too-large",
+            f"the body is over the limit of {limit} bytes",
+            headers={"Connection": "close"},
+        )
+    return None
+
+
+def check_host() -> Response | None:
+    """A ``before_request`` hook of the whole app: refuse a Host not on the allowlist.
+
+    A page on another name that resolves to this machine (DNS rebinding) then
+    reaches nothing.
+    """
+    allowed = provider().config.allowed_hosts
+    if allowed is None:
+        return None
+    try:
+        name = urlsplit("//" + request.host).hostname
+    except ValueError:
+        name = None
+    if name in allowed:
+        return None
+    return problem(
+        "unknown-host",
+        f"this server answers to {', '.join(allowed)}, not to the Host {request.host[:100]!r}",
     )
 
 

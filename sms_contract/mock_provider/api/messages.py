@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from sms_contract.exceptions import QueryError
-from sms_contract.mock_provider.api.guard import require_admin_token
+from sms_contract.mock_provider.api.guard import guard_api
 from sms_contract.mock_provider.api.query import (
     MAX_TEXT,
     UNIX_SECONDS_PATTERN,
@@ -34,11 +34,13 @@ from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.storage.inbox import MessageFilter
 
 blueprint = Blueprint("messages", __name__)
-blueprint.before_request(require_admin_token)
+blueprint.before_request(guard_api)
 blueprint.register_error_handler(QueryError, bad_query)
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 10**9
+#: The Retry-After of a wait refused because too many are open.
+WAIT_RETRY_SECONDS = 1
 _STATUSES = ("accepted", "rejected")
 _TYPES = ("NOTIFICATION", "MARKETING")
 
@@ -71,13 +73,22 @@ def clear_messages() -> Response:
 
 @blueprint.get("/api/messages/wait")
 def wait_for_message() -> Response:
-    """Answer as soon as a message with ``retId`` arrives (any worker), or 404."""
+    """Answer as soon as a message with ``retId`` arrives (any worker), or 404;
+    503 when ``max_waits`` waits are open already."""
     ret_id = text_arg("retId")
     if not ret_id:
         raise query_error("retId", "required", "retId is required (a non-empty string)")
     state = provider()
     timeout = number_arg("timeout", default_wait(state.config), 0.0, state.config.max_wait)
-    message = state.wait(ret_id, namespace_arg(), timeout)
+    namespace = namespace_arg()
+    with state.waits.held() as admitted:
+        if not admitted:
+            return problem(
+                "over-capacity",
+                f"{state.waits.limit} waits are open already; retry, or poll /api/messages",
+                headers={"Retry-After": str(WAIT_RETRY_SECONDS)},
+            )
+        message = state.wait(ret_id, namespace, timeout)
     if message is None:
         return problem("wait-timeout", f"no message with retId {ret_id!r} within {timeout:g} s")
     return jsonify(message)
@@ -198,6 +209,7 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
                 "Clear the inbox, or one namespace, and start its fault counts again",
                 {"200": json_answer(_DELETED, "How many were deleted"), "400": BAD_QUERY},
                 parameters=[NAMESPACE_QUERY],
+                writes=True,
             ),
         },
         "/api/messages/wait": {
@@ -209,6 +221,11 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
                     "200": json_answer(component("Message"), "The message, once it arrived"),
                     "400": BAD_QUERY,
                     "404": problem_answer("No such message within the timeout"),
+                    "503": problem_answer(
+                        f"Too many waits are open (at most {config.max_waits} per worker); "
+                        "retry after Retry-After",
+                        {"Retry-After": {"schema": {"type": "integer"}, "required": True}},
+                    ),
                 },
                 description=(
                     "A long poll: the answer comes as soon as any worker stored a message "

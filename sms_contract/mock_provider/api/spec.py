@@ -95,11 +95,31 @@ def admin_security(config: ProviderConfig) -> list[dict[str, list[str]]]:
     return [{"adminToken": []}] if config.admin_token else []
 
 
+CROSS_SITE = problem_answer("A state-changing request from another site (Origin, Sec-Fetch-Site)")
+#: What a write with a body may be refused with before the body is read.
+BODY_REFUSALS = {
+    "413": problem_answer("The body is over the size limit"),
+    "415": problem_answer("The Content-Type is not application/json"),
+}
+
+
 def admin_operation(
-    config: ProviderConfig, tag: str, summary: str, responses: dict[str, Any], **extra: Any
+    config: ProviderConfig,
+    tag: str,
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    writes: bool = False,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """An admin API operation: guarded by the admin token when there is one (401)."""
+    """An admin API operation: guarded by the admin token when there is one (401);
+    one that ``writes`` is refused from another site (403) and, with a body, when
+    the body is too large or not JSON (413, 415)."""
     found = {**responses, "401": UNAUTHORIZED} if config.admin_token else dict(responses)
+    if writes:
+        found.setdefault("403", CROSS_SITE)
+        if "requestBody" in extra:
+            found.update(BODY_REFUSALS)
     return {"tags": [tag], "summary": summary, "security": admin_security(config), **extra} | {
         "responses": found
     }

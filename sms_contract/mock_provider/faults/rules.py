@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from re import _constants as re_constants  # the parse tree's opcodes (stable since 3.11)
+from re import _parser as re_parser
 from typing import Any, Literal
 
+import regex
 import yaml
 from pydantic import (
     BaseModel,
@@ -42,6 +46,11 @@ MAGIC_RANGE = "+447700900"
 ACTIONS = ("status", "delay", "rateLimit", "reset", "empty", "truncate", "hang")
 #: Actions that answer in place of the provider (the send is then not accepted).
 ANSWERING = ("status", "rateLimit", "reset", "empty", "hang")
+
+#: Longest time one ``textRegex`` search may take (the text is bounded by the body limit).
+REGEX_SECONDS = 0.05
+
+_log = logging.getLogger(__name__)
 
 _MODEL_CONFIG = ConfigDict(
     extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
@@ -158,10 +167,7 @@ class FaultRule(BaseModel):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as error:
-                raise ValueError(f"not a valid regular expression: {error}") from None
+            check_regex(value)
         return value
 
     @model_validator(mode="after")
@@ -203,7 +209,7 @@ class FaultRule(BaseModel):
             and _same(self.to, send.to)
             and (self.to_prefix is None or (send.to or "").startswith(self.to_prefix))
             and (self.text is None or self.text in (send.text or ""))
-            and (self.text_regex is None or re.search(self.text_regex, send.text or "") is not None)
+            and (self.text_regex is None or regex_matches(self.text_regex, send.text or ""))
             and _same(self.login, send.login)
             and _same(self.type, send.type)
         )
@@ -259,6 +265,67 @@ def _timed_actions(properties: dict[str, Any], max_seconds: float) -> None:
         "anyOf": [{"const": True}, {"type": "integer", "minimum": 0}],
         "description": "true (half the body) or how many body bytes to send",
     }
+
+
+def check_regex(pattern: str) -> None:
+    """Refuse (``ValueError``, saying why) a pattern that does not compile, or that
+    repeats a group which itself repeats: ``(a+)+`` backtracks catastrophically."""
+    try:
+        regex.compile(pattern)
+        tree = re_parser.parse(pattern)
+    except (regex.error, re.error) as error:
+        raise ValueError(f"not a valid regular expression: {error}") from None
+    if _nested_repeat(tree, inside_repeat=False):
+        raise ValueError(
+            "the pattern repeats a group that itself repeats (like (a+)+): such a pattern "
+            "can take exponential time on a text that almost matches; write it without the "
+            "nested repetition"
+        )
+
+
+def regex_matches(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` is found in ``text`` within ``REGEX_SECONDS``; a search that
+    takes longer counts as no match, so a rule never holds a worker."""
+    try:
+        return regex.search(pattern, text, timeout=REGEX_SECONDS) is not None
+    except TimeoutError:
+        _log.warning("textRegex %r took over %g s; counted as no match", pattern, REGEX_SECONDS)
+        return False
+
+
+_REPEATS = {re_constants.MAX_REPEAT, re_constants.MIN_REPEAT, re_constants.POSSESSIVE_REPEAT}
+
+
+def _nested_repeat(tree: Any, *, inside_repeat: bool) -> bool:
+    """Whether an unbounded repeat sits inside another repeat in ``re``'s parse tree."""
+    for op, argument in tree:
+        if op in _REPEATS:
+            _low, high, body = argument
+            unbounded = high == re_constants.MAXREPEAT
+            if unbounded and inside_repeat:
+                return True
+            if _nested_repeat(body, inside_repeat=inside_repeat or unbounded):
+                return True
+        else:
+            for child in _children(op, argument):
+                if _nested_repeat(child, inside_repeat=inside_repeat):
+                    return True
+    return False
+
+
+def _children(op: Any, argument: Any) -> list[Any]:
+    """The sub-patterns of one parse node (groups, branches, lookarounds)."""
+    if op is re_constants.SUBPATTERN:
+        return [argument[-1]]
+    if op is re_constants.BRANCH:
+        return list(argument[1])
+    if op in (re_constants.ASSERT, re_constants.ASSERT_NOT):
+        return [argument[1]]
+    if op is re_constants.ATOMIC_GROUP:
+        return [argument]
+    if op is re_constants.GROUPREF_EXISTS:
+        return [branch for branch in argument[1:] if branch is not None]
+    return []
 
 
 def _snake(name: str) -> str:

@@ -22,7 +22,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from gevent import monkey
+
 _ENVIRON_KEYS = ("gunicorn.socket", "werkzeug.socket")
+#: How often a hanging connection is looked at for the client's close.
+_HANGUP_POLL_SECONDS = 0.05
+_SYSTEM_POLL = monkey.get_original("select", "poll")
 
 
 def client_socket(environ: Mapping[str, Any]) -> socket.socket | None:
@@ -64,13 +69,16 @@ class ClientConnection:
         true when the client closed."""
         deadline = time.monotonic() + limit
         hangup = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
-        poller = select.poll()
+        # The system's poll, asked without waiting: gevent's own poll knows no
+        # POLLRDHUP, and ``time.sleep`` between looks lets other greenlets run.
+        poller = _SYSTEM_POLL()
         poller.register(self.sock.fileno(), hangup)
         while (remaining := deadline - time.monotonic()) > 0:
             # POLLRDHUP reports a FIN even while unread bytes wait; without it
             # (not Linux) only a reset or an error ends the wait early.
-            if poller.poll(min(remaining, 1.0) * 1000):
+            if poller.poll(0):
                 return True
+            time.sleep(min(remaining, _HANGUP_POLL_SECONDS))
         return False
 
     def _close_underneath(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,6 +175,10 @@ class GroupCommit:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (``sqlite3.Connection`` cannot)."""
+
+
 class SharedDatabase:
     """One SQLite file (WAL) shared by threads and worker processes: a reading
     connection per thread, and writes queued through one ``GroupCommit``.
@@ -186,14 +191,28 @@ class SharedDatabase:
         self.path = Path(path)
         self._sync = sync
         self._local = threading.local()
-        #: Every reading connection opened, so ``close`` can close them all.
-        self._readers: list[sqlite3.Connection] = []
+        #: The reading connections still open, so ``close`` can close them all. Weak:
+        #: a connection whose thread (or greenlet, under gevent) ended goes with it.
+        self._readers: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._closed = False
+        # Messages may hold personal data and the admin's sessions: owner only.
+        # SQLite gives the -wal and -shm files the database file's mode.
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        if self._closed:  # a late request thread must not reopen what was closed
+            raise sqlite3.ProgrammingError(f"{self.path} was closed")
+        db = sqlite3.connect(
+            self.path,
+            timeout=30.0,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_Connection,
+        )
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 30000")
         db.execute("PRAGMA journal_mode = WAL")
@@ -207,7 +226,7 @@ class SharedDatabase:
         if db is None:
             db = self._local.db = self._connect()
             with self._readers_lock:
-                self._readers.append(db)
+                self._readers.add(db)
         return db
 
     def data_version(self) -> int:
@@ -221,7 +240,9 @@ class SharedDatabase:
     def close(self) -> None:
         """Close every connection this object opened (readers of all threads, the writer)."""
         with self._readers_lock:
-            readers, self._readers = self._readers, []
+            self._closed = True
+            readers = list(self._readers)
+            self._readers.clear()
         for db in readers:
             db.close()
         self._local = threading.local()

@@ -88,6 +88,7 @@ _UPSERT = (
 
 #: How often ``wait`` looks for a message another worker may have written.
 _WAIT_POLL_SECONDS = 0.01
+_WAIT_POLL_MAX_SECONDS = 0.1
 #: The largest id SQLite can hold; a bigger one names no message.
 _MAX_ID = 2**63 - 1
 
@@ -270,13 +271,16 @@ class Inbox:
         """The first message with ``ret_id``, as soon as any worker has stored it."""
         deadline = time.monotonic() + timeout
         where = MessageFilter(namespace=namespace, ret_id=ret_id, limit=1)
+        pause = _WAIT_POLL_SECONDS
         while True:
             rows, _ = self.find(where)
             if rows:
                 return rows[0]
             if time.monotonic() >= deadline:
                 return None
-            time.sleep(_WAIT_POLL_SECONDS)
+            time.sleep(pause)
+            # Looking less often the longer it takes keeps many waits cheap.
+            pause = min(pause * 1.5, _WAIT_POLL_MAX_SECONDS)
 
     def counters(self) -> list[dict[str, Any]]:
         """Monotonic counts per namespace (they survive pruning and clearing)."""

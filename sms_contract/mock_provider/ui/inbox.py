@@ -2,23 +2,27 @@
 
 The list updates live through server-sent events from ``/api/events``, which
 polls SQLite's ``PRAGMA data_version`` (cheap, and it sees commits of every
-gunicorn worker) and ends each stream after ``STREAM_SECONDS`` so no worker
-thread is held for long; the browser then reconnects on its own.
+gunicorn worker) and ends each stream after ``STREAM_SECONDS``; the browser
+then reconnects on its own. Streams showing the same filter share one page
+(``_Pages``), and at most ``max_streams`` are open per process: past that the
+UI polls ``/api/events?once=1`` instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
+from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.storage.inbox import MessageFilter
@@ -41,6 +45,12 @@ POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 5.0
 #: How long the browser waits before reconnecting an ended stream.
 RETRY_MILLISECONDS = 500
+#: The Retry-After of a stream refused because too many are open.
+STREAM_RETRY_SECONDS = 5
+#: Distinct filters whose page is kept (streams use a handful).
+_MAX_CACHED_PAGES = 64
+_PAGES_EXTENSION = "sms_contract.ui.pages"
+_PAGES_LOCK = threading.Lock()
 
 _STATUSES = ("accepted", "rejected")
 _FILTER_FIELDS = ("namespace", "to", "retId", "status")
@@ -145,29 +155,48 @@ def clear() -> BaseResponse:
 
 @blueprint.get("/api/events")
 def events() -> Response:
-    """Server-sent events: an ``inbox`` event with the first page each time it changes."""
+    """Server-sent events: an ``inbox`` event with the first page each time it changes.
+
+    ``?once=1`` answers the page once as JSON: the UI polls that when its
+    stream is refused (503 past ``max_streams`` open streams).
+    """
     filters, _errors = _filters()
+    state = provider()
+    pages = _pages(state)
     where = _where(filters)
+    if request.args.get("once"):
+        return jsonify(pages.page(where, time.monotonic())[0])
+    if not state.streams.take():
+        return problem(
+            "over-capacity",
+            f"{state.streams.limit} event streams are open already; poll with ?once=1",
+            headers={"Retry-After": str(STREAM_RETRY_SECONDS)},
+        )
     last = request.headers.get("Last-Event-ID") or request.args.get("last")
-    return Response(
-        _stream(provider(), where, last),
+    response = Response(
+        _stream(state, pages, where, last),
         mimetype="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
+    response.call_on_close(state.streams.give_back)
+    return response
 
 
-def _stream(state: ProviderState, where: MessageFilter, last: str | None) -> Iterator[str]:
+def _stream(
+    state: ProviderState, pages: _Pages, where: MessageFilter, last: str | None
+) -> Iterator[str]:
     """Send the page when the inbox changes, for ``STREAM_SECONDS`` at most."""
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     started = time.monotonic()
     quiet_since = started
     seen = None
     while True:
+        looked = time.monotonic()
         version = state.changes()
         if version != seen:
-            seen = version
-            data = snapshot(state, where)
-            tag = _tag(data)
+            data, tag, fresh = pages.page(where, looked)
+            if fresh:  # else a page from before the change: ask again next time
+                seen = version
             if tag != last:
                 last = tag
                 quiet_since = time.monotonic()
@@ -179,6 +208,41 @@ def _stream(state: ProviderState, where: MessageFilter, last: str | None) -> Ite
             quiet_since = now
             yield ": still here\n\n"
         time.sleep(POLL_SECONDS)
+
+
+class _Pages:
+    """The inbox pages the streams of one process show: each computed at most once
+    per ``POLL_SECONDS`` however many streams show it, so many open tabs cost
+    about what one does."""
+
+    def __init__(self, state: ProviderState) -> None:
+        self._state = state
+        self._lock = threading.Lock()
+        #: filter -> (when computed, page, tag)
+        self._cache: dict[MessageFilter, tuple[float, dict[str, Any], str]] = {}
+
+    def page(self, where: MessageFilter, since: float) -> tuple[dict[str, Any], str, bool]:
+        """The page for ``where``, its tag, and whether it was computed after ``since``."""
+        with self._lock:
+            now = time.monotonic()
+            cached = self._cache.get(where)
+            if cached is not None and now - cached[0] < POLL_SECONDS:
+                return cached[1], cached[2], cached[0] >= since
+            if len(self._cache) >= _MAX_CACHED_PAGES:
+                self._cache.clear()
+            data = snapshot(self._state, where)
+            tag = _tag(data)
+            self._cache[where] = (now, data, tag)
+            return data, tag, True
+
+
+def _pages(state: ProviderState) -> _Pages:
+    """The ``_Pages`` of this app (one per app, made on first use)."""
+    with _PAGES_LOCK:
+        pages: _Pages | None = current_app.extensions.get(_PAGES_EXTENSION)
+        if pages is None:
+            pages = current_app.extensions[_PAGES_EXTENSION] = _Pages(state)
+        return pages
 
 
 # -- one message ----------------------------------------------------------------------

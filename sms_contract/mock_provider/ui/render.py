@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from markupsafe import Markup
+
 from sms_contract.core.credentials import redact_header
 from sms_contract.core.encoding import GSM_EXTENSION_SET, GSM_SET, analyze
 
@@ -38,8 +40,33 @@ def excerpt(text: str | None, length: int = EXCERPT_LENGTH) -> str:
     return flat if len(flat) <= length else flat[: length - 1] + "…"
 
 
+#: Characters that reorder the text around them ("Trojan Source"): a row could show
+#: another recipient or text than the one received. The UI shows their code point.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI_SHOWN = {ord(char): f"⟨U+{ord(char):04X}⟩" for char in BIDI_CONTROLS}
+
+
+def reveal_bidi(value: Any) -> Any:
+    """``value`` with each bidi control character shown as its code point (``⟨U+202E⟩``);
+    values that are not text are returned as they are.
+
+    The UI's Jinja environment passes every ``{{ }}`` through it, and ``summary``
+    applies it to the rows the live page builds, so every view shows them.
+    """
+    if isinstance(value, Markup):
+        # What replaces a control has no markup characters: the result stays safe.
+        return Markup(str(value).translate(_BIDI_SHOWN))
+    if isinstance(value, str):
+        return value.translate(_BIDI_SHOWN)
+    return value
+
+
 def summary(message: dict[str, Any]) -> dict[str, Any]:
     """The fields of one inbox row, ready to display (also sent to the live page)."""
+    return {name: reveal_bidi(value) for name, value in _row(message).items()}
+
+
+def _row(message: dict[str, Any]) -> dict[str, Any]:
     payload = message.get("payload")
     credits = payload.get("credits") if isinstance(payload, dict) else None
     issues = [

@@ -1,20 +1,22 @@
 """The UI's protections: strict headers, same-origin form posts, and the admin-token
-sign-in (an HMAC of the token in an HttpOnly, SameSite=Strict cookie, never the token)."""
+sign-in (a random session in an HttpOnly, SameSite=Strict cookie, never the token;
+signing out ends it; failed sign-ins are slowed)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import math
+import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from sms_contract import __version__
 from sms_contract import schema as documents
 from sms_contract.core.credentials import same_secret
-from sms_contract.mock_provider.api.guard import ADMIN_CHALLENGE, given_admin_token
+from sms_contract.mock_provider.api.guard import ADMIN_CHALLENGE, given_admin_token, same_site
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.ui.blueprint import blueprint
@@ -43,7 +45,7 @@ def _security_headers(response: BaseResponse) -> BaseResponse:
 @blueprint.before_request
 def _guard() -> BaseResponse | None:
     """Refuse cross-site form posts; ask for the admin token when one is set."""
-    if request.method == "POST" and not _same_origin():
+    if request.method == "POST" and not same_site():
         return Response("cross-site request refused", status=403, mimetype="text/plain")
     if request.endpoint == "ui.login" or _signed_in():
         return None
@@ -56,25 +58,13 @@ def _guard() -> BaseResponse | None:
     return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
 
 
-def _same_origin() -> bool:
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
-
-
-def _session_value(token: str) -> str:
-    """What the session cookie holds: an HMAC of the token, never the token."""
-    return hmac.new(token.encode("utf-8"), b"sms-contract ui session", hashlib.sha256).hexdigest()
-
-
 def _signed_in() -> bool:
-    token = provider().config.admin_token
+    state = provider()
+    token = state.config.admin_token
     if token is None:
         return True
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie is not None and same_secret(cookie, _session_value(token)):
+    if cookie and state.sessions.valid(cookie, token):
         return True
     given = given_admin_token()
     return bool(given) and same_secret(str(given), token)
@@ -95,39 +85,113 @@ def _page_context() -> dict[str, Any]:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-def login() -> BaseResponse | str:
-    """Ask for the admin token once; keep a proof of it in a cookie."""
-    token = provider().config.admin_token
+def login() -> BaseResponse | str | tuple[str, int, dict[str, str]]:
+    """Ask for the admin token once; keep a session in a cookie (never the token).
+
+    After a failed sign-in the same client must wait before the next try, longer
+    after each failure (``SIGN_IN_DELAYS``): an answer is 429 until then.
+    """
+    state = provider()
+    token = state.config.admin_token
     target = _local_path(request.values.get("next"))
     if token is None:
         return redirect(target)
-    error = None
+    client = request.remote_addr or "?"
+    sign_ins = _sign_ins()
     if request.method == "POST":
+        wait = sign_ins.wait(client)
+        if wait > 0:
+            error = f"Too many failed sign-ins: wait {wait} s before the next try."
+            page = render_template("login.html", next=target, error=error, active="")
+            return page, 429, {"Retry-After": str(wait)}
         given = request.form.get("token", "")
         if given and same_secret(given, token):
+            sign_ins.succeeded(client)
             response = redirect(target)
             response.set_cookie(
                 SESSION_COOKIE,
-                _session_value(token),
+                state.sessions.open(token),
                 httponly=True,
                 samesite="Strict",
                 secure=request.is_secure,
             )
             return response
+        sign_ins.failed(client)
         error = "That is not the admin token."
-    return render_template("login.html", next=target, error=error, active="")
+        return render_template("login.html", next=target, error=error, active=""), 401, {}
+    return render_template("login.html", next=target, error=None, active="")
 
 
 @blueprint.post("/logout")
 def logout() -> BaseResponse:
-    """Forget the session cookie."""
+    """End the session: its cookie is worth nothing afterwards, even if copied."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        provider().sessions.end(cookie)
     response = redirect(url_for("ui.login"))
     response.delete_cookie(SESSION_COOKIE, samesite="Strict", secure=request.is_secure)
     return response
 
 
 def _local_path(target: str | None) -> str:
-    """``target`` when it is a path on this site, else the inbox."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
+    """``target`` when it is a path on this site, else the inbox.
+
+    Browsers drop tabs and line breaks from a URL and read ``\\`` as ``/``, so
+    ``/\t/evil.example`` would go to another host: any control character or
+    backslash refuses the target, and so does one with a scheme or a host.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(char < " " or char in "\x7f\\" for char in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("ui.index")
+
+
+class _SignInThrottle:
+    """Failed sign-ins per client (this process): how long until the next try."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: client -> (consecutive failures, when the next try is allowed)
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def wait(self, client: str) -> int:
+        """Whole seconds the client must still wait (0: it may try now)."""
+        with self._lock:
+            _count, allowed_at = self._failures.get(client, (0, 0.0))
+        return max(0, math.ceil(allowed_at - time.monotonic()))
+
+    def failed(self, client: str) -> None:
+        """Count a failure: the next try waits 1, 2, 4 ... up to 60 seconds."""
+        with self._lock:
+            if len(self._failures) >= _MAX_CLIENTS_TRACKED:
+                self._failures.clear()
+            count = self._failures.get(client, (0, 0.0))[0] + 1
+            delay = SIGN_IN_DELAYS[min(count, len(SIGN_IN_DELAYS)) - 1]
+            self._failures[client] = (count, time.monotonic() + delay)
+
+    def succeeded(self, client: str) -> None:
+        """Forget the client's failures."""
+        with self._lock:
+            self._failures.pop(client, None)
+
+
+#: Seconds to wait after the 1st, 2nd, ... failed sign-in of a client.
+SIGN_IN_DELAYS = (1, 2, 4, 8, 16, 32, 60)
+_MAX_CLIENTS_TRACKED = 10_000
+_SIGN_INS_EXTENSION = "sms_contract.ui.sign_ins"
+_SIGN_INS_LOCK = threading.Lock()
+
+
+def _sign_ins() -> _SignInThrottle:
+    """The sign-in throttle of this app (made on first use)."""
+    with _SIGN_INS_LOCK:
+        throttle: _SignInThrottle | None = current_app.extensions.get(_SIGN_INS_EXTENSION)
+        if throttle is None:
+            throttle = current_app.extensions[_SIGN_INS_EXTENSION] = _SignInThrottle()
+        return throttle

@@ -21,6 +21,7 @@
   var namespaceFilter = document.getElementById("namespace-filter");
   var messageBase = inbox.dataset.messageBase;
   var lostTimer = null;
+  var POLL_MILLISECONDS = 3000;
 
   function setStatus(state, label) {
     if (liveStatus) {
@@ -96,12 +97,32 @@
   source.addEventListener("inbox", function (event) {
     render(JSON.parse(event.data));
   });
+  function poll() {
+    // The server refused the stream (too many open): ask for the page instead.
+    var url = inbox.dataset.events + (inbox.dataset.events.indexOf("?") < 0 ? "?" : "&") + "once=1";
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        render(data);
+        setStatus("live", "polling");
+      })
+      .catch(function () {
+        setStatus("offline", "offline: reload the page");
+      });
+  }
+
   source.addEventListener("error", function () {
     // Each stream ends after a few seconds on purpose and the browser
     // reconnects; only say so when that takes long or is given up.
     clearTimeout(lostTimer);
     if (source.readyState === EventSource.CLOSED) {
-      setStatus("offline", "offline: reload the page");
+      poll();
+      setInterval(poll, POLL_MILLISECONDS);
       return;
     }
     lostTimer = setTimeout(function () {

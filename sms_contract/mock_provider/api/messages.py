@@ -141,6 +141,11 @@ MESSAGE = {
         "durationMs": {"type": ["number", "null"]},
         "faults": {"type": "array"},
         "response": {"type": ["object", "null"], "description": "The answer that was sent"},
+        "readings": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": "string"},
+            "description": "The readings the send was judged under",
+        },
     },
 }
 

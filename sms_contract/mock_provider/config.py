@@ -11,6 +11,7 @@ from sms_contract.core.credentials import check_login
 from sms_contract.core.readings import DEFAULTS, Readings, parse_readings
 from sms_contract.exceptions import ConfigError, ReadingError, RuleError
 from sms_contract.mock_provider.faults.rules import parse_rules
+from sms_contract.mock_provider.upstream import UpstreamConfig
 
 AuthMode = Literal["none", "any", "strict"]
 SyncMode = Literal["normal", "full"]
@@ -33,6 +34,15 @@ def _readings(given: Readings | Mapping[str, str] | str, strict_fields: bool) ->
     except ReadingError as error:
         raise ConfigError(str(error)) from None
     return replace(readings, unknown_fields="reject") if strict_fields else readings
+
+
+def _upstream(given: UpstreamConfig | Mapping[str, Any] | str | None) -> UpstreamConfig | None:
+    """``given`` as an ``UpstreamConfig`` (``ConfigError`` when it cannot be used)."""
+    if given is None or isinstance(given, UpstreamConfig):
+        return given
+    if isinstance(given, str):
+        return UpstreamConfig(given)
+    return UpstreamConfig(**given)
 
 
 def _check_faults(config: ProviderConfig) -> None:
@@ -90,8 +100,14 @@ class ProviderConfig:
     #: Host names the server answers to (any Host when ``None``): ``serve`` bound
     #: to a loopback address allows ``localhost``, ``127.0.0.1`` and ``::1``.
     allowed_hosts: tuple[str, ...] | None = None
+    #: Make this a proxy (``sms-contract proxy``, docs/proxy.md): every send is
+    #: checked and recorded as usual, then forwarded to this upstream, whose
+    #: answer goes back to the client. An ``UpstreamConfig``, its fields as a
+    #: mapping, or just the upstream's URL.
+    upstream: UpstreamConfig | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "upstream", _upstream(self.upstream))
         object.__setattr__(self, "readings", _readings(self.readings, self.strict_fields))
         _check_faults(self)
         if not self.send_path.startswith("/") or self.send_path.startswith(("/api", "/ns/")):

@@ -18,7 +18,14 @@ with a problem+json body listing every violation:
    same message (200, ``duplicate``), another body under it a conflict (409).
 8. ``answer``: 200 with the provider's id, or the problem.
 
-A GET or HEAD on the send URL is the test connection: step 1, then 200.
+A proxy (``ProviderConfig.upstream``) runs steps 1 to 6 unchanged, then
+``forward`` in place of 7 and 8: the send is stored (pending), its bytes go
+upstream, the upstream's answer is added to the entry and passed on to the
+client (502/504 when there is none). A body not read whole (408, 413, a short
+400) is answered as above, and so, with ``block_invalid``, is every refusal.
+
+A GET or HEAD on the send URL is the test connection: step 1, then 200 (a
+proxy passes it on to the upstream and records nothing either).
 """
 
 from __future__ import annotations
@@ -52,6 +59,13 @@ from sms_contract.mock_provider.problems import (
 )
 from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.storage.inbox import Received, Stored
+from sms_contract.mock_provider.upstream import (
+    Exchange,
+    UpstreamClient,
+    answer_headers,
+    attempt_record,
+    request_headers,
+)
 
 #: How much of an over-long body is read (and dropped) so the client sees the
 #: 413 rather than a reset connection; past that the connection is closed.
@@ -97,8 +111,11 @@ class Verdict:
         return self.refusal.violations if self.refusal else ()
 
 
-def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
-    """Run the whole pipeline for one request on the send URL."""
+def handle_send(
+    state: ProviderState, req: Request, namespace: str, upstream: UpstreamClient | None = None
+) -> Response:
+    """Run the whole pipeline for one request on the send URL; a proxy's ``upstream``
+    client takes the send on (``forward``)."""
     started = time.perf_counter()
     if not is_namespace(namespace):
         return problem("not-found", NAMESPACE_RULE)
@@ -106,6 +123,8 @@ def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
     if not auth.allowed:
         return problem("unauthorized", auth.reason, headers=challenge(state.config))
     if req.method in ("GET", "HEAD"):
+        if upstream is not None:
+            return pass_on(upstream, _exchange(upstream, req, b""))
         return jsonify(status="ok", namespace=namespace, login=auth.login)
     body = read_body(req, state.config)
     verdict = judge(state.config, screen(req, body) or parse(body))
@@ -116,6 +135,8 @@ def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
     if plan is not None:
         item = faults.let_through(item, plan)
     item = replace(item, duration_ms=(time.perf_counter() - started) * 1000)
+    if upstream is not None:
+        return forward(state, req, item, body, upstream)
     return store(state, item)
 
 
@@ -308,6 +329,11 @@ def plan_faults(state: ProviderState, item: Received) -> FaultPlan | None:
 def store(state: ProviderState, item: Received) -> Response:
     """Commit the send with its answer, then answer."""
     stored, answer = state.record(item, answer_body)
+    return verdict_answer(item, stored, answer)
+
+
+def verdict_answer(item: Received, stored: Stored, answer: dict[str, Any]) -> Response:
+    """The answer of a stored send: 200 with the provider's id, or the problem."""
     accepted = item.status == "accepted" and not stored.conflict
     return Response(
         json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
@@ -338,3 +364,56 @@ def answer_body(item: Received, stored: Stored) -> dict[str, Any]:
     if item.warnings:
         answer["warnings"] = [w.to_dict() for w in item.warnings]
     return answer
+
+
+# -- a proxy: forward instead of 7 and 8 ---------------------------------------------------
+
+
+def forward(
+    state: ProviderState, req: Request, item: Received, body: Body, upstream: UpstreamClient
+) -> Response:
+    """Store the send, pending; send its exact bytes upstream; add the upstream's
+    answer to the entry, then pass that answer on (or a 502/504 without one).
+
+    The entry is committed before the send goes upstream, so a send the upstream
+    never answered is still on record; its answer is committed before the client
+    gets it, so a client that saw the answer finds it recorded.
+    """
+    blocks = upstream.config.block_invalid
+    forwards = body.failure is None and not (blocks and item.refusal is not None)
+    stored, answer = state.record(replace(item, forwarding=forwards), answer_body)
+    if forwards and blocks and stored.conflict:
+        state.cancel_forwarding(stored.id)
+        forwards = False
+    if not forwards:
+        return verdict_answer(item, stored, answer)
+    exchange = _exchange(upstream, req, body.raw)
+    response = pass_on(upstream, exchange, id=stored.id, retId=item.field_text("retId"))
+    record = attempt_record(
+        upstream.config, exchange, method=req.method, answered=response.status_code
+    )
+    state.add_upstream(stored.id, item.namespace, record)
+    return response
+
+
+def _exchange(upstream: UpstreamClient, req: Request, raw: bytes) -> Exchange:
+    headers = request_headers(upstream.config, req.headers.items())
+    return upstream.exchange(req.method, headers, raw)
+
+
+def pass_on(upstream: UpstreamClient, exchange: Exchange, **extra: Any) -> Response:
+    """The upstream's answer as the client gets it: its status, headers (less the
+    hop-by-hop ones) and body; without one, a 504 after the timeout, else a 502,
+    naming the cause (``extra`` goes into that problem)."""
+    failure = exchange.failure
+    if failure is not None:
+        slug = "upstream-timeout" if failure.kind == "timeout" else "upstream-failed"
+        return problem(
+            slug, failure.message, cause=failure.kind, upstream=upstream.config.url, **extra
+        )
+    assert exchange.status is not None
+    headers = answer_headers(exchange)
+    response = Response(exchange.body, status=exchange.status, headers=headers)
+    if not any(name.lower() == "content-type" for name, _value in headers):
+        del response.headers["Content-Type"]  # none came: pass none on
+    return response

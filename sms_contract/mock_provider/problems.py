@@ -37,6 +37,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not-implemented": (501, "The request uses a feature this server does not implement"),
     "over-capacity": (503, "Too many requests of this kind are open; retry later"),
     "internal-error": (500, "Internal error of the fake provider"),
+    # A proxy's own answers when its upstream gives none it can pass on (docs/proxy.md).
+    "upstream-failed": (502, "The upstream gave no answer that can be passed on"),
+    "upstream-timeout": (504, "The upstream did not answer in time"),
     # Fault injection (docs/faults.md): the status of an injected fault is the rule's.
     "injected-fault": (503, "A fault injected on purpose by a fault rule"),
     "rate-limited": (429, "Too many sends (an injected rate limit)"),

@@ -21,7 +21,7 @@ from sms_contract.mock_provider.api.spec import (
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.namespaces import DEFAULT_NAMESPACE, NAMESPACE_RULE
 from sms_contract.mock_provider.pipeline import handle_send
-from sms_contract.mock_provider.state import provider
+from sms_contract.mock_provider.state import provider, upstream_client
 
 
 def register(app: Flask, send_path: str) -> None:
@@ -35,7 +35,7 @@ def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
     """POST one SMS; GET or HEAD is the test connection."""
     # The request itself, not its context-local proxy: the pipeline reads it often.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
-    return handle_send(provider(), req, namespace)
+    return handle_send(provider(), req, namespace, upstream_client())
 
 
 # -- OpenAPI --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.tls import TlsFiles
+from sms_contract.mock_provider.upstream import interrupted_attempt
 
 WorkerClass = Literal["gevent", "gthread"]
 _WORKER_CLASSES = {
@@ -125,9 +126,12 @@ def run(config: ProviderConfig, options: ServeOptions) -> None:
 
 def prepare(config: ProviderConfig) -> None:
     """Create the database and install the start rules, once, before any worker
-    forks (so workers never race to create it). ``RuleError`` for a bad faults file."""
+    forks (so workers never race to create it). ``RuleError`` for a bad faults file.
+    A proxy closes the entries an earlier run left pending (it stopped mid-forward)."""
     state = ProviderState(config)
     try:
         state.install_start_rules()
+        if config.upstream is not None:
+            state.interrupt_forwarding(interrupted_attempt(config.upstream))
     finally:
         state.close()

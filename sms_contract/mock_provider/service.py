@@ -72,6 +72,18 @@ class ProviderState:
         """Store a send and its answer; return once committed (see ``Inbox.record``)."""
         return self.inbox.record(item, respond)
 
+    def add_upstream(self, message_id: int, namespace: str, attempt: dict[str, Any]) -> None:
+        """Record a forwarded attempt's upstream answer on its entry, and count it."""
+        self.inbox.add_upstream(message_id, namespace, attempt)
+
+    def cancel_forwarding(self, message_id: int) -> None:
+        """A stored send will not be forwarded after all: the entry is not pending."""
+        self.inbox.cancel_forwarding(message_id)
+
+    def interrupt_forwarding(self, attempt: dict[str, Any]) -> int:
+        """Close the entries a stopped proxy left pending with ``attempt``; how many."""
+        return self.inbox.interrupt_forwarding(attempt)
+
     def update_faults(self, message_id: int, entries: Sequence[dict[str, Any]]) -> None:
         """Replace the faults recorded on a message (an outcome known after the answer)."""
         self.inbox.set_faults(message_id, entries)
@@ -97,6 +109,10 @@ class ProviderState:
     def counters(self) -> list[dict[str, Any]]:
         """Monotonic counts per namespace (they survive pruning and clearing)."""
         return self.inbox.counters()
+
+    def upstream_counters(self) -> list[dict[str, Any]]:
+        """Monotonic counts of a proxy's upstream answers per namespace and outcome."""
+        return self.inbox.upstream_counters()
 
     def changes(self) -> int:
         """A number that changes whenever any worker commits (for live views)."""

@@ -167,7 +167,9 @@ def _check_host(host: str) -> None:
         raise ConfigurationError(f"the host name {host!r} is not valid")
 
 
-def _check_ca_bundle(ca_bundle: str | Path) -> str:
+def check_ca_bundle(ca_bundle: str | Path) -> str:
+    """``ca_bundle`` as a path string once it holds a readable PEM certificate, else
+    ``ConfigurationError`` naming what is wrong with it."""
     path = Path(ca_bundle)
     if not path.exists():
         raise ConfigurationError(f"the CA file {path} does not exist")
@@ -295,12 +297,16 @@ _DROPPED = (
     ConnectionAbortedError,
     BrokenPipeError,
     http.client.RemoteDisconnected,
+    http.client.IncompleteRead,
     *_DROPPED_TLS,
 )
 
 
-def describe_network_error(error: BaseException, where: str, timeout: float) -> NetworkFailure:
-    """Name what went wrong when a request to ``where`` (host:port) got no answer."""
+def describe_network_error(
+    error: BaseException, where: str, timeout: float, *, ca_option: str = "--cacert"
+) -> NetworkFailure:
+    """Name what went wrong when a request to ``where`` (host:port) got no answer;
+    ``ca_option`` is the option that gives a CA file, named in a certificate hint."""
     causes = list(_causes(error))
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -313,8 +319,8 @@ def describe_network_error(error: BaseException, where: str, timeout: float) -> 
                 )
             return NetworkFailure(
                 "tls",
-                f"the certificate of {where} is not trusted ({reason}): if the provider uses "
-                "a self-signed certificate or a private CA, give that CA certificate (--cacert)",
+                f"the certificate of {where} is not trusted ({reason}): if the provider uses a "
+                f"self-signed certificate or a private CA, give that CA certificate ({ca_option})",
             )
     for cause in causes:
         if isinstance(cause, ssl.SSLError) and not isinstance(cause, _DROPPED_TLS):
@@ -408,7 +414,7 @@ class ProviderClient:
         self.login = login
         self.timeout = float(timeout)
         self.retry = retry
-        self._verify: bool | str = _check_ca_bundle(ca_bundle) if ca_bundle is not None else verify
+        self._verify: bool | str = check_ca_bundle(ca_bundle) if ca_bundle is not None else verify
         self._auth = _BasicAuth(login, password) if login is not None and password else None
         self._rng = rng or random.Random()
         self._session = requests.Session()

@@ -44,7 +44,9 @@ CREATE TABLE IF NOT EXISTS messages (
     attempts INTEGER NOT NULL DEFAULT 1,
     faults TEXT NOT NULL DEFAULT '[]',
     response TEXT,
-    readings TEXT
+    readings TEXT,
+    upstream TEXT,
+    upstream_outcome TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted_ret_id
     ON messages (namespace, ret_id) WHERE status = 'accepted';
@@ -59,6 +61,13 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 -- The counters follow the messages inside SQLite: a new row is one more send
 -- received, a raised attempt count one more retry; pruning and clearing leave them.
+-- A proxy's upstream answers per outcome (the last attempt of each forward).
+CREATE TABLE IF NOT EXISTS upstream_counters (
+    namespace TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (namespace, outcome)
+);
 CREATE TRIGGER IF NOT EXISTS count_new_message AFTER INSERT ON messages BEGIN
     INSERT INTO counters (namespace, received, accepted, rejected)
     VALUES (NEW.namespace, 1, NEW.status = 'accepted', NEW.status = 'rejected')
@@ -76,14 +85,16 @@ END;
 _COLUMNS = (
     "id, namespace, received_at, last_seen_at, status, http_status, ret_id, recipient, "
     "type, sender, text, login, body, body_hash, payload, violations, warnings, headers, "
-    "client, duration_ms, faults, response, readings"
+    "client, duration_ms, faults, response, readings, upstream_outcome"
 )
-_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
+_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 24)})"
 #: One statement for an accepted send: a new row, or the retry of an accepted
 #: retId with the same body (attempts + 1); no row comes back for a conflict.
+#: A proxy forwards the retry too: the entry is pending again meanwhile.
 _UPSERT = (
     f"{_INSERT} ON CONFLICT (namespace, ret_id) WHERE status = 'accepted' "
-    "DO UPDATE SET attempts = attempts + 1, last_seen_at = excluded.received_at "
+    "DO UPDATE SET attempts = attempts + 1, last_seen_at = excluded.received_at, "
+    "upstream_outcome = coalesce(excluded.upstream_outcome, upstream_outcome) "
     "WHERE body_hash = excluded.body_hash RETURNING id, attempts"
 )
 
@@ -92,6 +103,10 @@ _WAIT_POLL_SECONDS = 0.01
 _WAIT_POLL_MAX_SECONDS = 0.1
 #: The largest id SQLite can hold; a bigger one names no message.
 _MAX_ID = 2**63 - 1
+#: The upstream outcome of an entry whose send a proxy is forwarding right now.
+FORWARDING = "pending"
+#: Forwarded attempts an entry keeps (the newest); each has its number.
+MAX_UPSTREAM_ATTEMPTS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +134,9 @@ class Received:
     refusal: tuple[str, str] | None = None
     #: The readings the send was judged under (``Readings.to_dict()``).
     readings: dict[str, str] | None = None
+    #: A proxy forwards this send once it is stored: the entry is pending until
+    #: the upstream's answer is added (``Inbox.add_upstream``).
+    forwarding: bool = False
     received_at: float = field(default_factory=time.time)
 
     def field_text(self, name: str) -> str | None:
@@ -167,6 +185,10 @@ class MessageFilter:
     type: str | None = None
     status: str | None = None
     since: float | None = None
+    #: The outcome of the last forwarded attempt (a proxy's entries).
+    upstream: str | None = None
+    #: Leave out the entries a proxy is still forwarding.
+    settled: bool = False
     limit: int = 100
     offset: int = 0
 
@@ -230,6 +252,39 @@ class Inbox:
             db.execute("DELETE FROM messages WHERE id <= ?", (new_id - self.max_messages,))
         return stored, response
 
+    def add_upstream(self, message_id: int, namespace: str, attempt: dict[str, Any]) -> None:
+        """Add a forwarded attempt's upstream answer to an entry (numbered, the newest
+        ``MAX_UPSTREAM_ATTEMPTS`` kept) and count its outcome; the entry is no
+        longer pending. The count stays even when the entry was deleted meanwhile."""
+
+        def work(db: sqlite3.Connection, _batch: dict[str, Any]) -> None:
+            _append_upstream(db, message_id, namespace, attempt)
+
+        self._db.write(work)
+
+    def cancel_forwarding(self, message_id: int) -> None:
+        """The entry will not be forwarded after all (a conflict a proxy blocks)."""
+        self._db.write(
+            lambda db, _: db.execute(
+                "UPDATE messages SET upstream_outcome = NULL WHERE id = ? AND upstream_outcome = ?",
+                (message_id, FORWARDING),
+            )
+        )
+
+    def interrupt_forwarding(self, attempt: dict[str, Any]) -> int:
+        """Close every entry left pending by a proxy that stopped mid-forward with
+        ``attempt`` (an error saying so); return how many there were."""
+
+        def work(db: sqlite3.Connection, _batch: dict[str, Any]) -> int:
+            rows = db.execute(
+                "SELECT id, namespace FROM messages WHERE upstream_outcome = ?", (FORWARDING,)
+            ).fetchall()
+            for row in rows:
+                _append_upstream(db, row["id"], row["namespace"], attempt)
+            return len(rows)
+
+        return self._db.write(work)
+
     def set_faults(self, message_id: int, faults: Sequence[dict[str, Any]]) -> None:
         """Replace the faults recorded on a message (a fault's outcome, known later)."""
         self._db.write(
@@ -274,7 +329,8 @@ class Inbox:
     def wait(self, ret_id: str, namespace: str | None, timeout: float) -> dict[str, Any] | None:
         """The first message with ``ret_id``, as soon as any worker has stored it."""
         deadline = time.monotonic() + timeout
-        where = MessageFilter(namespace=namespace, ret_id=ret_id, limit=1)
+        # An entry a proxy is forwarding shows once the upstream's answer is in.
+        where = MessageFilter(namespace=namespace, ret_id=ret_id, settled=True, limit=1)
         pause = _WAIT_POLL_SECONDS
         while True:
             rows, _ = self.find(where)
@@ -291,6 +347,15 @@ class Inbox:
         rows = self._db.reader().execute("SELECT * FROM counters ORDER BY namespace").fetchall()
         return [dict(row) for row in rows]
 
+    def upstream_counters(self) -> list[dict[str, Any]]:
+        """Monotonic counts of upstream answers per namespace and outcome."""
+        rows = (
+            self._db.reader()
+            .execute("SELECT * FROM upstream_counters ORDER BY namespace, outcome")
+            .fetchall()
+        )
+        return [dict(row) for row in rows]
+
     def namespaces(self) -> list[str]:
         """Every namespace that has messages."""
         rows = (
@@ -302,7 +367,7 @@ class Inbox:
 
 
 #: Columns added since the first release: an older inbox file gets them on open.
-_ADDED_COLUMNS = {"readings": "TEXT"}
+_ADDED_COLUMNS = {"readings": "TEXT", "upstream": "TEXT", "upstream_outcome": "TEXT"}
 
 
 def _add_missing_columns(db: SharedDatabase) -> None:
@@ -326,13 +391,37 @@ def _where(where: MessageFilter) -> tuple[list[str], list[Any]]:
         "ret_id": where.ret_id,
         "type": where.type,
         "status": where.status,
+        "upstream_outcome": where.upstream,
     }
     clauses = [f"{column} = ?" for column, value in columns.items() if value is not None]
     values: list[Any] = [value for value in columns.values() if value is not None]
     if where.since is not None:
         clauses.append("received_at >= ?")
         values.append(where.since)
+    if where.settled:
+        clauses.append("upstream_outcome IS NOT ?")
+        values.append(FORWARDING)
     return clauses, values
+
+
+def _append_upstream(
+    db: sqlite3.Connection, message_id: int, namespace: str, attempt: dict[str, Any]
+) -> None:
+    """Add ``attempt`` to the entry's upstream answers and count its outcome."""
+    row = db.execute("SELECT upstream FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is not None:
+        earlier = json.loads(row["upstream"] or "[]")
+        number = earlier[-1]["attempt"] + 1 if earlier else 1
+        kept = [*earlier, {"attempt": number, **attempt}][-MAX_UPSTREAM_ATTEMPTS:]
+        db.execute(
+            "UPDATE messages SET upstream = ?, upstream_outcome = ? WHERE id = ?",
+            (_dump(kept), attempt["outcome"], message_id),
+        )
+    db.execute(
+        "INSERT INTO upstream_counters (namespace, outcome, count) VALUES (?, ?, 1) "
+        "ON CONFLICT (namespace, outcome) DO UPDATE SET count = count + 1",
+        (namespace, attempt["outcome"]),
+    )
 
 
 def _append_faults(
@@ -369,6 +458,7 @@ def _row(message_id: int, item: Received, response: dict[str, Any]) -> tuple[Any
         _dump(list(item.faults)),
         _dump(response),
         _dump(item.readings),
+        FORWARDING if item.forwarding else None,
     )
 
 
@@ -413,4 +503,6 @@ def _message(row: sqlite3.Row) -> dict[str, Any]:
         "faults": load("faults"),
         "response": load("response"),
         "readings": load("readings"),
+        "upstream": load("upstream"),
+        "upstreamOutcome": row["upstream_outcome"],
     }

@@ -4,7 +4,8 @@ Positive and negative data for every documented operation, over HTTPS: the
 answers must match the document (statuses, content types, headers, schemas,
 ``Allow``), schema-valid requests must be accepted and schema-violating ones
 refused. The fault-rule operations run against a server of their own, since a
-rule they add would change how the other server answers sends.
+rule they add would change how the other server answers sends. A proxy in front
+of a fake provider is held to its own document the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from schemathesis.config import SchemathesisConfig
 
 from sms_contract.mock_provider.openapi import mock_openapi
 from sms_contract.mock_provider.testing import LiveProvider, provider_config
+from sms_contract.mock_provider.upstream import UpstreamConfig
 
 #: Per operation and generation mode: enough to find disagreements, quick on 2 cores.
 MAX_EXAMPLES = 25
@@ -42,10 +44,17 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409",
 """
 
 FAULTS_API = "^/api/faults"
+#: Every other operation. ``include`` cannot narrow a schema whose settings hold
+#: ``[[operations]]`` (schemathesis ORs it with their own filter), ``exclude`` can.
+NOT_FAULTS_API = "^(?!/api/faults)"
+#: All but the operation a proxy answers otherwise: the send (a namespace changes nothing).
+NOT_PROXIED = "^(?!/sms$)"
+#: The document does not name the upstream: any URL gives it.
+SOME_UPSTREAM = "https://localhost/sms"
 
 
-def _schema() -> Any:
-    document = mock_openapi(provider_config(Path("unused"), **CONFIG_OPTIONS))
+def _schema(**options: Any) -> Any:
+    document = mock_openapi(provider_config(Path("unused"), **CONFIG_OPTIONS, **options))
     loaded = schemathesis.openapi.from_dict(document, config=SchemathesisConfig.from_str(SETTINGS))
     loaded.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
@@ -56,6 +65,7 @@ def _schema() -> Any:
 
 
 schema = _schema()
+proxy_schema = _schema(upstream=SOME_UPSTREAM)
 
 
 def _live(folder: Path) -> LiveProvider:
@@ -78,16 +88,45 @@ def live_for_faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePr
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def live_proxy(
+    tmp_path_factory: pytest.TempPathFactory, live: LiveProvider
+) -> Iterator[LiveProvider]:
+    """A proxy whose upstream is ``live``."""
+    folder = tmp_path_factory.mktemp("openapi-proxy")
+    upstream = UpstreamConfig(f"{live.base_url}/sms", ca_bundle=Path(str(live.ca_bundle)))
+    config = provider_config(folder, **CONFIG_OPTIONS, upstream=upstream)
+    server = LiveProvider(config, tls_dir=folder / "tls")
+    yield server
+    server.stop()
+
+
 @schema.exclude(path_regex=FAULTS_API).parametrize()
 def test_every_answer_matches_the_openapi_document(case: Any, live: LiveProvider) -> None:
     case.call_and_validate(base_url=live.base_url, verify=live.verify)
 
 
-@schema.include(path_regex=FAULTS_API).parametrize()
+@schema.exclude(path_regex=NOT_FAULTS_API).parametrize()
 def test_every_fault_rule_answer_matches_the_openapi_document(
     case: Any, live_for_faults: LiveProvider
 ) -> None:
     case.call_and_validate(base_url=live_for_faults.base_url, verify=live_for_faults.verify)
+
+
+@proxy_schema.exclude(path_regex=NOT_PROXIED).parametrize()
+def test_every_proxy_answer_matches_the_proxy_openapi_document(
+    case: Any, live_proxy: LiveProvider
+) -> None:
+    case.call_and_validate(base_url=live_proxy.base_url, verify=live_proxy.verify)
+
+
+def test_the_live_proxy_serves_the_document_its_cases_were_drawn_from(
+    live_proxy: LiveProvider,
+) -> None:
+    served = requests.get(
+        live_proxy.base_url + "/openapi.json", verify=live_proxy.verify, timeout=10
+    )
+    assert served.json() == proxy_schema.raw_schema
 
 
 def test_the_live_server_serves_the_document_the_cases_were_drawn_from(

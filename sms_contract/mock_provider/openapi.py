@@ -40,6 +40,20 @@ def send_schema(config: ProviderConfig) -> dict[str, Any]:
     return payload
 
 
+def _info(config: ProviderConfig) -> dict[str, Any]:
+    if config.upstream is None:
+        title = "sms-contract fake SMS provider"
+        description = "The fake provider's send endpoint, admin API and documents."
+    else:
+        title = "sms-contract validating proxy"
+        description = (
+            "A proxy in front of an SMS provider: each send is checked against the "
+            "contract and recorded, then forwarded; the provider's answer comes back "
+            "as it came. The admin API and documents are the fake provider's."
+        )
+    return {"title": title, "version": __version__, "description": description}
+
+
 def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
     """The OpenAPI document for an app built from ``config``."""
     security: list[dict[str, list[str]]] = [{"basicAuth": []}]
@@ -50,11 +64,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
         paths.update(module.openapi_paths(config))
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "sms-contract fake SMS provider",
-            "version": __version__,
-            "description": "The fake provider's send endpoint, admin API and documents.",
-        },
+        "info": _info(config),
         "security": security,
         "paths": paths,
         "components": {
@@ -68,6 +78,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                 "Problem": PROBLEM,
                 "Accepted": ACCEPTED,
                 "Message": messages.MESSAGE,
+                "UpstreamAttempt": messages.UPSTREAM_ATTEMPT,
                 **faults.openapi_schemas(config),
             },
         },

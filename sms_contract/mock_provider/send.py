@@ -50,13 +50,45 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
         "schema": NAMESPACE_SCHEMA,
         "description": "Keeps the messages of one test run apart from the others",
     }
+    proxy = config.upstream is not None
     return {
-        config.send_path: _send_operations([]),
-        f"/ns/{{namespace}}{config.send_path}": _send_operations([namespace]),
+        config.send_path: _send_operations([], proxy),
+        f"/ns/{{namespace}}{config.send_path}": _send_operations([namespace], proxy),
     }
 
 
-def _send_operations(parameters: list[dict[str, Any]]) -> dict[str, Any]:
+#: Any media type, any body: what an upstream may answer.
+ANY_CONTENT: dict[str, Any] = {"*/*": {"schema": {}}}
+
+
+def _proxied(answers: dict[str, Any]) -> dict[str, Any]:
+    """A proxy's answers: its own (as ``serve``'s, and 502/504 when the upstream
+    gives none), or the upstream's answer with any status, passed on as is."""
+    proxied = {
+        status: {
+            "description": f"{answer['description']}; or the upstream's own answer with "
+            "this status, passed on as it came",
+            "content": {**answer["content"], **ANY_CONTENT},
+        }
+        for status, answer in answers.items()
+    }
+    upstream_failed = problem_answer(
+        "The upstream could not be reached, refused the TLS handshake, dropped the "
+        "connection or answered over 1 MiB (the problem's cause names which)"
+    )
+    upstream_timeout = problem_answer("The upstream did not answer within the timeout")
+    return {
+        **proxied,
+        "502": {**upstream_failed, "content": {**upstream_failed["content"], **ANY_CONTENT}},
+        "504": {**upstream_timeout, "content": {**upstream_timeout["content"], **ANY_CONTENT}},
+        "default": {
+            "description": "The upstream's answer, passed on as it came",
+            "content": ANY_CONTENT,
+        },
+    }
+
+
+def _send_operations(parameters: list[dict[str, Any]], proxy: bool) -> dict[str, Any]:
     retry_after = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
     injected = problem_answer("An injected fault (a fault rule or a magic recipient)", retry_after)
     post_answers: dict[str, Any] = {
@@ -81,6 +113,8 @@ def _send_operations(parameters: list[dict[str, Any]]) -> dict[str, Any]:
     if parameters:
         bad_namespace = problem_answer(f"The namespace breaks the rule: {NAMESPACE_RULE}")
         post_answers["404"] = get_answers["404"] = bad_namespace
+    if proxy:
+        post_answers, get_answers = _proxied(post_answers), _proxied(get_answers)
     body = {"required": True, "content": {JSON: {"schema": component("SmsSend")}}}
     return {
         "parameters": parameters,

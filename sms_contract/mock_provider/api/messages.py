@@ -31,7 +31,8 @@ from sms_contract.mock_provider.api.spec import (
 from sms_contract.mock_provider.config import ProviderConfig, default_wait
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.storage.inbox import MessageFilter
+from sms_contract.mock_provider.storage.inbox import FORWARDING, MessageFilter
+from sms_contract.mock_provider.upstream import OUTCOMES
 
 blueprint = Blueprint("messages", __name__)
 blueprint.before_request(guard_api)
@@ -53,6 +54,7 @@ def _filter() -> MessageFilter:
         type=text_arg("type", choices=_TYPES),
         status=text_arg("status", choices=_STATUSES),
         since=since_arg(),
+        upstream=text_arg("upstream", choices=OUTCOMES),
         limit=integer_arg("limit", 100, 1, MAX_LIMIT),
         offset=integer_arg("offset", 0, 0, MAX_OFFSET),
     )
@@ -146,6 +148,49 @@ MESSAGE = {
             "additionalProperties": {"type": "string"},
             "description": "The readings the send was judged under",
         },
+        "upstream": {
+            "type": ["array", "null"],
+            "items": component("UpstreamAttempt"),
+            "description": "A proxy's forwarded attempts of this send, oldest first, each "
+            "with the upstream's answer; null when it was not forwarded",
+        },
+        "upstreamOutcome": {
+            "enum": [*OUTCOMES, FORWARDING, None],
+            "description": "The outcome of the last forwarded attempt; pending while the "
+            "upstream has not answered; null when not forwarded",
+        },
+    },
+}
+
+UPSTREAM_ATTEMPT = {
+    "type": "object",
+    "required": ["attempt", "at", "url", "status", "outcome", "error"],
+    "properties": {
+        "attempt": {"type": "integer", "description": "Its number among the forwards"},
+        "at": {"type": "string", "format": "date-time"},
+        "url": {"type": "string"},
+        "method": {"type": "string"},
+        "auth": {
+            "enum": ["passed-through", "replaced"],
+            "description": "The client's Authorization went up, or the proxy's login did",
+        },
+        "insecure": {"type": "boolean", "description": "The certificate was not checked"},
+        "status": {"type": ["integer", "null"], "description": "null: no answer"},
+        "outcome": {"enum": list(OUTCOMES)},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "body": {"type": "string", "description": "The start of the answer's body"},
+        "bodyBytes": {"type": "integer"},
+        "bodyTruncated": {"type": "boolean"},
+        "elapsedMs": {"type": "number"},
+        "error": {
+            "type": ["object", "null"],
+            "required": ["kind", "message"],
+            "properties": {"kind": {"type": "string"}, "message": {"type": "string"}},
+        },
+        "answered": {
+            "type": ["integer", "null"],
+            "description": "The status the proxy answered its client with",
+        },
     },
 }
 
@@ -171,6 +216,7 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
         query("retId", _TEXT, "retId, exactly"),
         query("type", {"enum": list(_TYPES)}, "SMS type"),
         query("status", {"enum": list(_STATUSES)}, "Verdict"),
+        query("upstream", {"enum": list(OUTCOMES)}, "A proxy's upstream outcome (last attempt)"),
         query("since", since, "Received at or after: an RFC 3339 date-time, or Unix seconds"),
         query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Page size"),
         query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, "Page start"),

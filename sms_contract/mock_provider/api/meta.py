@@ -42,7 +42,8 @@ def health() -> Response:
 def metrics() -> Response:
     """Counters in the Prometheus text format."""
     lines: list[str] = []
-    counters = provider().counters()
+    state = provider()
+    counters = state.counters()
     for name, help_text in (
         ("received", "Sends received (that reached validation)"),
         ("accepted", "Sends accepted, retries included"),
@@ -52,6 +53,17 @@ def metrics() -> Response:
         metric = f"sms_contract_{name}_total"
         lines += [f"# HELP {metric} {help_text}.", f"# TYPE {metric} counter"]
         lines += [f'{metric}{{namespace="{row["namespace"]}"}} {row[name]}' for row in counters]
+    upstream = state.upstream_counters()
+    if state.config.upstream is not None or upstream:
+        metric = "sms_contract_upstream_total"
+        lines += [
+            f"# HELP {metric} Upstream answers to forwarded sends (a proxy), by outcome.",
+            f"# TYPE {metric} counter",
+        ]
+        lines += [
+            f'{metric}{{namespace="{row["namespace"]}",outcome="{row["outcome"]}"}} {row["count"]}'
+            for row in upstream
+        ]
     return Response("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
 
 

@@ -29,12 +29,14 @@ from sms_contract.mock_provider.storage.inbox import MessageFilter
 from sms_contract.mock_provider.ui.blueprint import blueprint
 from sms_contract.mock_provider.ui.render import (
     annotate,
+    attempt_views,
     findings,
     pretty,
     safe_headers,
     summary,
     text_view,
 )
+from sms_contract.mock_provider.upstream import OUTCOMES
 
 #: Messages per inbox page.
 PAGE_SIZE = 100
@@ -53,7 +55,7 @@ _PAGES_EXTENSION = "sms_contract.ui.pages"
 _PAGES_LOCK = threading.Lock()
 
 _STATUSES = ("accepted", "rejected")
-_FILTER_FIELDS = ("namespace", "to", "retId", "status")
+_FILTER_FIELDS = ("namespace", "to", "retId", "status", "upstream")
 
 
 def _filters() -> tuple[dict[str, Any], list[str]]:
@@ -70,6 +72,8 @@ def _filters() -> tuple[dict[str, Any], list[str]]:
             errors.append(f"{NAMESPACE_RULE}; ignored")
         elif name == "status" and value not in _STATUSES:
             errors.append("status is accepted or rejected; ignored")
+        elif name == "upstream" and value not in OUTCOMES:
+            errors.append(f"upstream is one of {', '.join(OUTCOMES)}; ignored")
         else:
             values[name] = value
     return values, errors
@@ -81,6 +85,7 @@ def _where(filters: dict[str, Any], offset: int = 0) -> MessageFilter:
         to=filters.get("to"),
         ret_id=filters.get("retId"),
         status=filters.get("status"),
+        upstream=filters.get("upstream"),
         limit=PAGE_SIZE,
         offset=offset,
     )
@@ -92,6 +97,11 @@ def snapshot(state: ProviderState, where: MessageFilter) -> dict[str, Any]:
     counts = {}
     for status in (None, *_STATUSES):
         _rows, counts[status or "all"] = state.messages(replace(where, status=status, limit=0))
+    if state.config.upstream is not None:  # a proxy counts by upstream outcome too
+        for outcome in OUTCOMES:
+            _rows, counts[f"upstream-{outcome}"] = state.messages(
+                replace(where, upstream=outcome, limit=0)
+            )
     last = where.offset + len(messages)
     showing = f"Showing {where.offset + 1}–{last} of {total}" if messages else f"0 of {total}"
     return {
@@ -114,7 +124,8 @@ def index() -> str:
     """The messages, newest first, filtered; live when on the first page."""
     filters, errors = _filters()
     offset = min(max(0, request.args.get("offset", 0, type=int) or 0), 10**9)
-    data = snapshot(provider(), _where(filters, offset))
+    state = provider()
+    data = snapshot(state, _where(filters, offset))
     cleared = request.args.get("cleared", type=int)
     live = offset == 0
     tabs = []
@@ -126,12 +137,25 @@ def index() -> str:
         tabs.append(
             {"key": key, "label": label, "url": url_for("ui.index", **args), "active": active}
         )
+    outcomes = []
+    if state.config.upstream is not None:
+        for outcome in OUTCOMES:
+            args = {name: value for name, value in filters.items() if name != "upstream"}
+            active = filters.get("upstream") == outcome
+            url = (
+                url_for("ui.index", **args)
+                if active
+                else url_for("ui.index", **args, upstream=outcome)
+            )
+            outcomes.append({"key": outcome, "url": url, "active": active})
     return render_template(
         "inbox.html",
         active="inbox",
         data=data,
         filters=filters,
         tabs=tabs,
+        outcomes=outcomes,
+        proxy=state.config.upstream,
         errors=errors,
         offset=offset,
         page_size=PAGE_SIZE,
@@ -253,7 +277,8 @@ def _pages(state: ProviderState) -> _Pages:
 @blueprint.get("/messages/<int:message_id>")
 def message(message_id: int) -> tuple[str, int] | str:
     """Everything recorded about one send."""
-    item = provider().message(message_id)
+    state = provider()
+    item = state.message(message_id)
     if item is None:
         return render_template("missing.html", message_id=message_id, active="inbox"), 404
     found = findings(item["violations"], item["warnings"])
@@ -270,4 +295,6 @@ def message(message_id: int) -> tuple[str, int] | str:
         response=pretty(item["response"]) if item["response"] is not None else None,
         faults=[pretty(fault) for fault in item["faults"] or []],
         headers=safe_headers(item["headers"]),
+        proxy=state.config.upstream,
+        attempts=attempt_views(item),
     )

@@ -91,7 +91,79 @@ def _row(message: dict[str, Any]) -> dict[str, Any]:
         "text": excerpt(message.get("text")),
         "credits": "" if credits is None else json.dumps(credits, ensure_ascii=False),
         "issues": " · ".join(issue for issue in issues if issue),
+        "upstream": message.get("upstreamOutcome") or "none",
+        "upstreamLabel": upstream_label(message),
     }
+
+
+def upstream_label(message: dict[str, Any]) -> str:
+    """A proxy's upstream outcome in a few words: ``200 accepted``, ``timeout error``..."""
+    outcome = message.get("upstreamOutcome")
+    attempts = message.get("upstream") or []
+    if outcome == "pending":
+        return "forwarding…"
+    if outcome is None or not attempts:
+        return "not forwarded"
+    last = attempts[-1]
+    if last.get("error"):
+        return f"{last['error'].get('kind', '')} error".strip()
+    return f"{last.get('status')} {outcome}"
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    """One forwarded attempt as the message page shows it."""
+
+    number: int
+    label: str
+    outcome: str
+    at: str
+    elapsed: str
+    auth: str
+    insecure: bool
+    error: str | None
+    headers: list[tuple[str, str]]
+    body: str
+    body_note: str
+
+
+def _readable(body: str, truncated: bool) -> str:
+    """A whole JSON body indented; anything else as it came."""
+    if truncated:
+        return body
+    try:
+        return pretty(json.loads(body))
+    except ValueError:
+        return body
+
+
+def attempt_views(message: dict[str, Any]) -> list[AttemptView]:
+    """The upstream's answers to each forwarded attempt, newest first."""
+    views = []
+    for attempt in reversed(message.get("upstream") or []):
+        error = attempt.get("error") or None
+        status = attempt.get("status")
+        outcome = str(attempt.get("outcome", ""))
+        label = f"{status} {outcome}" if status is not None else f"no answer: {outcome}"
+        size = attempt.get("bodyBytes", 0)
+        note = f"{size} bytes" + (", the start shown" if attempt.get("bodyTruncated") else "")
+        elapsed = attempt.get("elapsedMs")
+        views.append(
+            AttemptView(
+                number=int(attempt.get("attempt", 0)),
+                label=label,
+                outcome=outcome,
+                at=short_time(attempt.get("at")),
+                elapsed="" if elapsed is None else f"{elapsed:.1f} ms",
+                auth=str(attempt.get("auth", "")),
+                insecure=bool(attempt.get("insecure")),
+                error=None if error is None else f"{error.get('kind')}: {error.get('message')}",
+                headers=safe_headers(attempt.get("headers")),
+                body=_readable(str(attempt.get("body", "")), bool(attempt.get("bodyTruncated"))),
+                body_note=note,
+            )
+        )
+    return views
 
 
 def _count(number: int, noun: str) -> str:

@@ -81,6 +81,7 @@ def _page_context() -> dict[str, Any]:
         "send_url": request.host_url.rstrip("/") + config.send_path,
         "send_path": config.send_path,
         "uses_token": config.admin_token is not None,
+        "role": "fake SMS provider" if config.upstream is None else "validating proxy",
     }
 
 

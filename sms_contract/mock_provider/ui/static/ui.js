@@ -49,6 +49,9 @@
       var value = message[cell.dataset.field];
       cell.textContent = value === null || value === undefined ? "" : String(value);
     });
+    row.querySelectorAll("[data-outcome-field]").forEach(function (cell) {
+      cell.dataset.outcome = String(message[cell.dataset.outcomeField] || "");
+    });
     row.querySelectorAll("[data-title-field]").forEach(function (cell) {
       cell.title = String(message[cell.dataset.titleField] || "");
     });

@@ -22,6 +22,7 @@ COMMANDS = {
     "send": "sms_contract.cli.send:send",
     "test-connection": "sms_contract.cli.send:test_connection",
     "validate": "sms_contract.cli.contract:validate",
+    "proxy": "sms_contract.cli.proxy:proxy",
     "serve": "sms_contract.cli.serve:serve",
     "verify": "sms_contract.cli.verify:verify",
 }

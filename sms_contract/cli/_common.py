@@ -17,6 +17,14 @@ from sms_contract.core.readings import Readings, parse_readings
 from sms_contract.exceptions import ReadingError
 from sms_contract.exit_codes import EXIT_USAGE
 
+#: The prefix of every environment variable a command option reads.
+ENV_PREFIX = "SMS_CONTRACT_"
+
+
+def env_option(*names: str, env: str, **kwargs: Any) -> Any:
+    """A click option also read from ``SMS_CONTRACT_<env>`` (shown in ``--help``)."""
+    return click.option(*names, envvar=ENV_PREFIX + env, show_envvar=True, **kwargs)
+
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print a one-line error on stderr and exit with ``code``."""

@@ -1,16 +1,21 @@
-"""``sms-contract serve``: run the fake provider over HTTPS."""
+"""``sms-contract serve``: run the fake provider over HTTPS.
+
+Its options and its start are shared with ``sms-contract proxy`` (cli/proxy.py),
+which serves the same app with an upstream."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
-from sms_contract.cli._common import fail, reading_option
+from sms_contract.cli._common import env_option, fail, reading_option
 from sms_contract.cli._state import require_state_dirs
 from sms_contract.core.readings import DEFAULTS, Readings
 from sms_contract.exceptions import ConfigError, RuleError
@@ -20,8 +25,8 @@ from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run
 from sms_contract.mock_provider.tls import LOCAL_HOSTS, TlsFiles
 from sms_contract.mock_provider.tls_names import check_tls_names, local_tls_for_names
+from sms_contract.mock_provider.upstream import UpstreamConfig
 
-_ENV = "SMS_CONTRACT_"
 _EXAMPLE = {
     "type": "NOTIFICATION",
     "sender": "INOCX",
@@ -31,11 +36,6 @@ _EXAMPLE = {
     "text": "Hello from sms-contract",
     "credits": 1,
 }
-
-
-def _option(*names: str, env: str, **kwargs: Any) -> Any:
-    """A click option also read from ``SMS_CONTRACT_<env>``."""
-    return click.option(*names, envvar=_ENV + env, show_envvar=True, **kwargs)
 
 
 def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[str, str], ...]:
@@ -55,180 +55,257 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
     return tuple(result)
 
 
+#: The default state directory of ``serve`` (a proxy keeps its own, see cli/proxy.py).
+STATE_DIR = ".state"
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def server_options(*, state_dir: str) -> Callable[[Command], Command]:
+    """Every option of ``serve`` (listener, TLS, auth, inbox, limits, faults, readings),
+    each also read from its ``SMS_CONTRACT_*`` variable; ``state_dir`` is the default
+    of ``--state-dir``. The command receives them as keyword arguments, for ``start``."""
+
+    def decorate(command: Command) -> Command:
+        for option in reversed(_server_options(state_dir)):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _server_options(state_dir: str) -> list[Callable[[Any], Any]]:
+    return [
+        env_option(
+            "--host", env="HOST", default="127.0.0.1", show_default=True, help="Address to bind."
+        ),
+        env_option(
+            "--port", env="PORT", default=8443, show_default=True, type=click.IntRange(0, 65535)
+        ),
+        env_option(
+            "--workers", env="WORKERS", default=2, show_default=True, type=click.IntRange(1, 64)
+        ),
+        env_option(
+            "--worker-class",
+            env="WORKER_CLASS",
+            type=click.Choice(["gevent", "gthread"]),
+            default="gevent",
+            show_default=True,
+            help="gevent: a greenlet per connection (slow or idle clients hold no thread); "
+            "gthread: --threads threads per worker.",
+        ),
+        env_option(
+            "--threads",
+            env="THREADS",
+            default=8,
+            show_default=True,
+            type=click.IntRange(1, 256),
+            help="Threads per worker (gthread only).",
+        ),
+        env_option(
+            "--connections",
+            env="CONNECTIONS",
+            default=1000,
+            show_default=True,
+            type=click.IntRange(10, 100_000),
+            help="Open connections per worker (gevent only).",
+        ),
+        env_option(
+            "--head-timeout",
+            env="HEAD_TIMEOUT",
+            default=5,
+            show_default=True,
+            type=click.IntRange(1, 600),
+            help="Seconds for a request head to arrive (408 past it; gevent only), "
+            "and the keep-alive idle time.",
+        ),
+        env_option(
+            "--state-dir",
+            env="STATE_DIR",
+            default=state_dir,
+            show_default=True,
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Where the inbox and the local CA live.",
+        ),
+        env_option(
+            "--db",
+            env="DB",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="The SQLite inbox file [default: STATE_DIR/inbox.sqlite3].",
+        ),
+        env_option(
+            "--path",
+            "send_path",
+            env="SEND_PATH",
+            default="/sms",
+            show_default=True,
+            help="Send path.",
+        ),
+        env_option(
+            "--cert", env="CERT", type=click.Path(path_type=Path, exists=True, dir_okay=False)
+        ),
+        env_option(
+            "--key", env="KEY", type=click.Path(path_type=Path, exists=True, dir_okay=False)
+        ),
+        env_option(
+            "--tls-name",
+            "tls_names",
+            env="TLS_NAMES",
+            multiple=True,
+            metavar="NAME",
+            help="Another host name or IP the local certificate is valid for, besides "
+            "localhost, 127.0.0.1 and ::1 (a CI service's name; repeat; the env var takes "
+            "them space-separated).",
+        ),
+        env_option(
+            "--http", "plain_http", env="HTTP", is_flag=True, help="Serve plain HTTP (no TLS)."
+        ),
+        env_option(
+            "--auth",
+            env="AUTH",
+            type=click.Choice(["none", "any", "strict"]),
+            default="none",
+            show_default=True,
+            help="none; any (Basic required, any credentials); strict (the configured pairs).",
+        ),
+        env_option(
+            "--credential",
+            "credentials",
+            env="CREDENTIALS",
+            multiple=True,
+            metavar="LOGIN:PASSWORD",
+            help="A pair accepted by --auth strict (repeat; the env var takes them "
+            "space-separated, so a password with a space needs --credentials-file).",
+        ),
+        env_option(
+            "--credentials-file",
+            env="CREDENTIALS_FILE",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="A file of LOGIN:PASSWORD lines (keeps passwords out of the process list).",
+        ),
+        reading_option,
+        env_option(
+            "--strict-fields",
+            env="STRICT_FIELDS",
+            is_flag=True,
+            help="Refuse unknown fields (the same as --reading unknown-fields=reject).",
+        ),
+        env_option(
+            "--max-body",
+            env="MAX_BODY",
+            default=65536,
+            show_default=True,
+            type=click.IntRange(1024),
+        ),
+        env_option(
+            "--max-messages",
+            env="MAX_MESSAGES",
+            default=100_000,
+            show_default=True,
+            type=click.IntRange(1),
+        ),
+        env_option(
+            "--read-timeout",
+            env="READ_TIMEOUT",
+            default=10.0,
+            show_default=True,
+            type=click.FloatRange(0, 3600, min_open=True),
+            help="Seconds a request body may stall before the answer is 408.",
+        ),
+        env_option(
+            "--body-timeout",
+            env="BODY_TIMEOUT",
+            default=30.0,
+            show_default=True,
+            type=click.FloatRange(0, 3600, min_open=True),
+            help="Seconds for a whole request body before the answer is 408 (gevent only).",
+        ),
+        env_option(
+            "--max-streams",
+            env="MAX_STREAMS",
+            default=16,
+            show_default=True,
+            type=click.IntRange(0, 10_000),
+            help="Open inbox event streams per worker (503 past it; the UI then polls).",
+        ),
+        env_option(
+            "--max-waits",
+            env="MAX_WAITS",
+            default=64,
+            show_default=True,
+            type=click.IntRange(0, 10_000),
+            help="Open /api/messages/wait requests per worker (503 past it).",
+        ),
+        env_option("--admin-token", env="ADMIN_TOKEN", help="Require this bearer token on /api."),
+        env_option(
+            "--admin-token-file",
+            env="ADMIN_TOKEN_FILE",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Read the admin token from this file (keeps it out of the process list).",
+        ),
+        env_option(
+            "--allowed-host",
+            "allowed_hosts",
+            env="ALLOWED_HOSTS",
+            multiple=True,
+            metavar="NAME",
+            help="A Host name the server answers to (repeat). Bound to loopback it answers to "
+            "localhost, 127.0.0.1 and ::1 plus these; bound elsewhere, to any name unless given.",
+        ),
+        env_option(
+            "--sync",
+            env="SYNC",
+            type=click.Choice(["normal", "full"]),
+            default="normal",
+            show_default=True,
+            help="normal: survives a server crash; full: also a power cut (fsync per send).",
+        ),
+        env_option("--access-log", env="ACCESS_LOG", is_flag=True, help="Log every request."),
+        env_option(
+            "--faults",
+            "faults_file",
+            env="FAULTS",
+            type=click.Path(path_type=Path, exists=True, dir_okay=False),
+            help="Fault rules to start with, JSON or YAML (see docs/faults.md).",
+        ),
+        env_option(
+            "--fault-max-seconds",
+            env="FAULT_MAX_SECONDS",
+            default=60.0,
+            show_default=True,
+            type=click.FloatRange(0, 3600, min_open=True),
+            help="Longest a fault may hold a send (delay, hang).",
+        ),
+    ]
+
+
 @click.command()
-@_option("--host", env="HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
-@_option("--port", env="PORT", default=8443, show_default=True, type=click.IntRange(0, 65535))
-@_option("--workers", env="WORKERS", default=2, show_default=True, type=click.IntRange(1, 64))
-@_option(
-    "--worker-class",
-    env="WORKER_CLASS",
-    type=click.Choice(["gevent", "gthread"]),
-    default="gevent",
-    show_default=True,
-    help="gevent: a greenlet per connection (slow or idle clients hold no thread); "
-    "gthread: --threads threads per worker.",
-)
-@_option(
-    "--threads",
-    env="THREADS",
-    default=8,
-    show_default=True,
-    type=click.IntRange(1, 256),
-    help="Threads per worker (gthread only).",
-)
-@_option(
-    "--connections",
-    env="CONNECTIONS",
-    default=1000,
-    show_default=True,
-    type=click.IntRange(10, 100_000),
-    help="Open connections per worker (gevent only).",
-)
-@_option(
-    "--head-timeout",
-    env="HEAD_TIMEOUT",
-    default=5,
-    show_default=True,
-    type=click.IntRange(1, 600),
-    help="Seconds for a request head to arrive (408 past it; gevent only), "
-    "and the keep-alive idle time.",
-)
-@_option(
-    "--state-dir",
-    env="STATE_DIR",
-    default=".state",
-    show_default=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where the inbox and the local CA live.",
-)
-@_option(
-    "--db",
-    env="DB",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The SQLite inbox file [default: STATE_DIR/inbox.sqlite3].",
-)
-@_option(
-    "--path", "send_path", env="SEND_PATH", default="/sms", show_default=True, help="Send path."
-)
-@_option("--cert", env="CERT", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@_option("--key", env="KEY", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@_option(
-    "--tls-name",
-    "tls_names",
-    env="TLS_NAMES",
-    multiple=True,
-    metavar="NAME",
-    help="Another host name or IP the local certificate is valid for, besides localhost, "
-    "127.0.0.1 and ::1 (a CI service's name; repeat; the env var takes them space-separated).",
-)
-@_option("--http", "plain_http", env="HTTP", is_flag=True, help="Serve plain HTTP (no TLS).")
-@_option(
-    "--auth",
-    env="AUTH",
-    type=click.Choice(["none", "any", "strict"]),
-    default="none",
-    show_default=True,
-    help="none; any (Basic required, any credentials); strict (the configured pairs).",
-)
-@_option(
-    "--credential",
-    "credentials",
-    env="CREDENTIALS",
-    multiple=True,
-    metavar="LOGIN:PASSWORD",
-    help="A pair accepted by --auth strict (repeat; the env var takes them space-separated, "
-    "so a password with a space needs --credentials-file).",
-)
-@_option(
-    "--credentials-file",
-    env="CREDENTIALS_FILE",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A file of LOGIN:PASSWORD lines (keeps passwords out of the process list).",
-)
-@reading_option
-@_option(
-    "--strict-fields",
-    env="STRICT_FIELDS",
-    is_flag=True,
-    help="Refuse unknown fields (the same as --reading unknown-fields=reject).",
-)
-@_option("--max-body", env="MAX_BODY", default=65536, show_default=True, type=click.IntRange(1024))
-@_option(
-    "--max-messages", env="MAX_MESSAGES", default=100_000, show_default=True, type=click.IntRange(1)
-)
-@_option(
-    "--read-timeout",
-    env="READ_TIMEOUT",
-    default=10.0,
-    show_default=True,
-    type=click.FloatRange(0, 3600, min_open=True),
-    help="Seconds a request body may stall before the answer is 408.",
-)
-@_option(
-    "--body-timeout",
-    env="BODY_TIMEOUT",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0, 3600, min_open=True),
-    help="Seconds for a whole request body before the answer is 408 (gevent only).",
-)
-@_option(
-    "--max-streams",
-    env="MAX_STREAMS",
-    default=16,
-    show_default=True,
-    type=click.IntRange(0, 10_000),
-    help="Open inbox event streams per worker (503 past it; the UI then polls).",
-)
-@_option(
-    "--max-waits",
-    env="MAX_WAITS",
-    default=64,
-    show_default=True,
-    type=click.IntRange(0, 10_000),
-    help="Open /api/messages/wait requests per worker (503 past it).",
-)
-@_option("--admin-token", env="ADMIN_TOKEN", help="Require this bearer token on /api.")
-@_option(
-    "--admin-token-file",
-    env="ADMIN_TOKEN_FILE",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Read the admin token from this file (keeps it out of the process list).",
-)
-@_option(
-    "--allowed-host",
-    "allowed_hosts",
-    env="ALLOWED_HOSTS",
-    multiple=True,
-    metavar="NAME",
-    help="A Host name the server answers to (repeat). Bound to loopback it answers to "
-    "localhost, 127.0.0.1 and ::1 plus these; bound elsewhere, to any name unless given.",
-)
-@_option(
-    "--sync",
-    env="SYNC",
-    type=click.Choice(["normal", "full"]),
-    default="normal",
-    show_default=True,
-    help="normal: survives a server crash; full: also a power cut (fsync per send).",
-)
-@_option("--access-log", env="ACCESS_LOG", is_flag=True, help="Log every request.")
-@_option(
-    "--faults",
-    "faults_file",
-    env="FAULTS",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Fault rules to start with, JSON or YAML (see docs/faults.md).",
-)
-@_option(
-    "--fault-max-seconds",
-    env="FAULT_MAX_SECONDS",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(0, 3600, min_open=True),
-    help="Longest a fault may hold a send (delay, hang).",
-)
-def serve(
+@server_options(state_dir=STATE_DIR)
+def serve(**settings: Any) -> None:
+    """Serve the fake SMS provider (gunicorn, gevent workers), over HTTPS by default.
+
+    On first run a local CA and a certificate for localhost, 127.0.0.1 and ::1
+    are created in STATE_DIR/tls; point clients at STATE_DIR/tls/ca.pem. Every
+    option can also be set through the environment variable shown. Stop with
+    Ctrl-C or SIGTERM (graceful).
+    """
+    start(settings)
+
+
+def start(settings: dict[str, Any], upstream: UpstreamConfig | None = None) -> None:
+    """Check ``settings`` (``server_options``' values), print the banner and serve
+    until stopped; a proxy when ``upstream`` is given. Bad settings stop it with
+    one ``error:`` line (exit 2)."""
+    config, options, custom_cert = _prepare(upstream=upstream, **settings)
+    if upstream is not None:
+        check_not_itself(upstream, options)
+    click.echo(_banner(config, options, custom_cert=custom_cert))
+    run(config, options)
+
+
+def _prepare(
+    *,
+    upstream: UpstreamConfig | None,
     host: str,
     port: int,
     workers: int,
@@ -261,14 +338,7 @@ def serve(
     access_log: bool,
     faults_file: Path | None,
     fault_max_seconds: float,
-) -> None:
-    """Serve the fake SMS provider (gunicorn, gevent workers), over HTTPS by default.
-
-    On first run a local CA and a certificate for localhost, 127.0.0.1 and ::1
-    are created in STATE_DIR/tls; point clients at STATE_DIR/tls/ca.pem. Every
-    option can also be set through the environment variable shown. Stop with
-    Ctrl-C or SIGTERM (graceful).
-    """
+) -> tuple[ProviderConfig, ServeOptions, bool]:
     if (cert is None) != (key is None):
         fail("--cert and --key go together")
     try:
@@ -290,6 +360,7 @@ def serve(
             sync=sync,  # type: ignore[arg-type]
             faults_file=faults_file,
             fault_max_seconds=fault_max_seconds,
+            upstream=upstream,
         )
     except ConfigError as error:
         fail(str(error), EXIT_USAGE)
@@ -326,8 +397,7 @@ def serve(
         connections=connections,
         head_timeout=head_timeout,
     )
-    click.echo(_banner(config, options, custom_cert=cert is not None))
-    run(config, options)
+    return config, options, cert is not None
 
 
 def _admin_token(given: str | None, file: Path | None) -> str | None:
@@ -370,8 +440,11 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
     curl += ["-H", "Content-Type: application/json", "-d", json.dumps(_EXAMPLE)]
     curl.append(base + config.send_path)
     lines = [
-        "sms-contract fake SMS provider",
+        "sms-contract fake SMS provider"
+        if config.upstream is None
+        else "sms-contract validating proxy",
         f"  send URL   {base}{config.send_path}   (isolated: {base}/ns/NAME{config.send_path})",
+        *_upstream_lines(config.upstream),
         f"  inbox      {base}/   API {base}/api/messages   OpenAPI {base}/openapi.json",
         f"  auth       {config.auth}"
         + (f" ({len(config.credentials)} login(s))" if config.auth == "strict" else ""),
@@ -390,5 +463,54 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
             f"WARNING: bound to {options.host} with no admin token: anyone who can reach "
             "this port can read every message and plant faults (--admin-token-file).",
         ]
+    if config.upstream is not None and config.upstream.insecure:
+        lines += [
+            "",
+            "WARNING: the upstream's certificate is not verified (--upstream-insecure): "
+            "whoever sits between here and it can read and change every send; each "
+            "record says so.",
+        ]
     lines += ["", "Send a test SMS:", "  " + shlex.join(curl), ""]
     return "\n".join(lines)
+
+
+def _upstream_lines(upstream: UpstreamConfig | None) -> list[str]:
+    """What a proxy's banner says of its upstream (never a password)."""
+    if upstream is None:
+        return []
+    if upstream.insecure:
+        trust = "NOT VERIFIED (--upstream-insecure)"
+    elif not upstream.url.lower().startswith("https:"):
+        trust = "none: plain http to a local server"
+    elif upstream.ca_bundle is not None:
+        trust = f"verified with the CA {upstream.ca_bundle}"
+    else:
+        trust = "verified with the CA bundle the sender trusts (--upstream-cacert for another)"
+    if upstream.login is None:
+        auth = "the client's Authorization, passed through"
+    else:
+        auth = f"replaced by the login {upstream.login!r} (password from the environment)"
+    mode = (
+        "block-invalid: a send the checks refuse is answered here, as serve would, "
+        "and not forwarded"
+        if upstream.block_invalid
+        else "observe: every send is forwarded; what breaks the contract is recorded "
+        "(--block-invalid to answer it here)"
+    )
+    return [
+        f"  upstream   {upstream.url}   (timeout {upstream.timeout:g} s)",
+        f"    TLS      {trust}",
+        f"    auth     {auth}",
+        f"    mode     {mode}",
+    ]
+
+
+def check_not_itself(upstream: UpstreamConfig, options: ServeOptions) -> None:
+    """Stop (exit 2) when the upstream is this very server: each send would come
+    back to it until the connections run out."""
+    parts = urlsplit(upstream.url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    host = (parts.hostname or "").lower()
+    bound = options.host in ("0.0.0.0", "::") or is_loopback(options.host)
+    if port == options.port and bound and (host == "localhost" or is_loopback(host)):
+        fail(f"the upstream {upstream.url} is this proxy itself (port {port})", EXIT_USAGE)

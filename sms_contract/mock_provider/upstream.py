@@ -1,11 +1,12 @@
 """The proxy's upstream: where a proxied send goes on to, and the HTTP client that
 takes it there (``sms-contract proxy``, docs/proxy.md).
 
-No Flask here. The URL and CA rules are the sender's (``sender/client.py``:
-https only, plain http only to a loopback host, no credentials in the URL), and
-so is the naming of network failures. The client opens one connection per
-exchange and closes it after the answer: a send is never written to a pooled
-connection the upstream may have closed meanwhile, so nothing is sent twice.
+No Flask here, and no requests: the URL and CA rules are the platform's, from
+the sender's ``sender/transport.py`` (https only, plain http only to a loopback
+host, no credentials in the URL), and so is the naming of network failures.
+The client opens one connection per exchange and closes it after the answer: a
+send is never written to a pooled connection the upstream may have closed
+meanwhile, so nothing is sent twice.
 
 Every exchange has one deadline (``timeout``) for the connection, the TLS
 handshake, the request and the whole answer: each read waits at most the time
@@ -26,13 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
+import certifi
 
 from sms_contract.core.credentials import basic_authorization, check_login, redact_header
 from sms_contract.core.outcome import classify
 from sms_contract.exceptions import ConfigError, ConfigurationError, InvalidLogin
 from sms_contract.mock_provider.limits import total_deadline
-from sms_contract.sender.client import (
+from sms_contract.sender.transport import (
     NetworkFailure,
     check_ca_bundle,
     check_provider_url,
@@ -236,8 +237,8 @@ class UpstreamClient:
         self._context: ssl.SSLContext | None = None
         if self._https:
             self._context = ssl.create_default_context(
-                # The sender's trust (requests' bundle) unless a CA file is given.
-                cafile=str(config.ca_bundle or DEFAULT_CA_BUNDLE_PATH)
+                # The sender's trust (requests reads certifi's bundle) unless a CA file is given.
+                cafile=str(config.ca_bundle or certifi.where())
             )
             if config.insecure:
                 self._context.check_hostname = False

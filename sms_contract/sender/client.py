@@ -8,16 +8,10 @@ reading 9 says (see :mod:`sms_contract.core.outcome`).
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
 import json
 import logging
 import random
-import re
-import socket
-import ssl
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,14 +29,21 @@ from sms_contract.core.model import SmsPayload
 from sms_contract.core.outcome import Outcome, classify, retry_after_seconds
 from sms_contract.core.validation import Violation
 from sms_contract.exceptions import ConfigurationError, ProviderRejected, ProviderUnavailable
+from sms_contract.sender.transport import (
+    LibraryErrors,
+    NetworkFailure,
+    check_ca_bundle,
+    check_provider_url,
+    describe_network_error,
+)
+
+# Kept importable from here, where its callers found it first; it lives in transport.py.
+from sms_contract.sender.transport import plain_http_refusal as plain_http_refusal
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 USER_AGENT = f"sms-contract/{__version__}"
-#: Loopback hosts that may be reached over plain http, for tests only.
-LOOPBACK_NAMES = frozenset({"localhost"})
-_HOST_LABEL = re.compile(rb"[A-Za-z0-9_-]{1,63}")
 
 
 # -- configuration ----------------------------------------------------------------
@@ -81,105 +82,6 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ``::1``."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_provider_url(url: str, *, allow_http_loopback: bool = False) -> str:
-    """Return ``url`` when the platform would accept it as a provider URL, else
-    raise ``ConfigurationError``.
-
-    It must start with ``https://``; plain ``http://`` passes only to a loopback
-    host and only with ``allow_http_loopback`` (for local tests). A login or
-    password inside the URL is refused, so that it never shows in a message.
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise ConfigurationError("the provider URL is empty")
-    if url != url.strip() or any(char.isspace() for char in url):
-        raise ConfigurationError("the provider URL holds spaces")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        raise ConfigurationError(f"the provider URL cannot be read: {error}") from None
-    if "@" in parts.netloc:
-        raise ConfigurationError(
-            "the provider URL must not hold a login or password; give them separately"
-        )
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http") or not parts.netloc:
-        raise ConfigurationError(f"the provider URL must start with https:// (got {url!r})")
-    host = parts.hostname or ""
-    if not host:
-        raise ConfigurationError(f"the provider URL has no host name (got {url!r})")
-    _check_host(host)
-    if port == 0:
-        raise ConfigurationError("the provider URL's port must be between 1 and 65535")
-    refusal = plain_http_refusal(url, allow_http_loopback=allow_http_loopback)
-    if refusal is not None:
-        raise ConfigurationError(refusal)
-    return url
-
-
-def plain_http_refusal(url: str, *, allow_http_loopback: bool = False) -> str | None:
-    """Why nothing secret may go to the plain http ``url``; ``None`` when it may.
-
-    The one rule for plain http, shared by ``send`` and ``verify``: ``http://``
-    only to a loopback host and only when allowed explicitly
-    (``allow_http_loopback``, ``--allow-http``), for local tests. Any other
-    scheme is not this function's business (``None``).
-    """
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http":
-        return None
-    if not is_loopback(parts.hostname or ""):
-        return (
-            f"the provider URL must start with https:// (got {url!r}); plain http is "
-            "allowed only to a local test server (127.0.0.0/8, ::1, localhost)"
-        )
-    if not allow_http_loopback:
-        return (
-            f"the provider URL must start with https:// (got {url!r}); plain http to a "
-            "local test server must be allowed explicitly (allow_http_loopback, --allow-http)"
-        )
-    return None
-
-
-def _check_host(host: str) -> None:
-    try:
-        ipaddress.ip_address(host)
-        return
-    except ValueError:
-        pass
-    try:
-        labels = host.encode("idna").rstrip(b".").split(b".")
-    except UnicodeError:
-        raise ConfigurationError(f"the host name {host!r} is not valid") from None
-    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        raise ConfigurationError(f"the host name {host!r} is not valid")
-
-
-def check_ca_bundle(ca_bundle: str | Path) -> str:
-    """``ca_bundle`` as a path string once it holds a readable PEM certificate, else
-    ``ConfigurationError`` naming what is wrong with it."""
-    path = Path(ca_bundle)
-    if not path.exists():
-        raise ConfigurationError(f"the CA file {path} does not exist")
-    if not path.is_file():
-        raise ConfigurationError(f"the CA file {path} is not a file")
-    try:
-        ssl.create_default_context(cafile=str(path))
-    except (ssl.SSLError, OSError, ValueError):
-        raise ConfigurationError(f"the CA file {path} holds no readable PEM certificate") from None
-    return str(path)
 
 
 class _BasicAuth(AuthBase):
@@ -261,96 +163,16 @@ class ConnectionCheck:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkFailure:
-    """A request that got no HTTP answer, in words.
-
-    ``kind`` is ``dns``, ``refused``, ``reset``, ``timeout``, ``tls`` or ``network``.
-    """
-
-    kind: str
-    message: str
-
-
-# -- network errors ---------------------------------------------------------------
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and everything it wraps (causes, contexts, urllib3 reasons, args)."""
-    seen: set[int] = set()
-    stack = [error]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        linked += list(current.args)
-        stack.extend(item for item in linked if isinstance(item, BaseException))
-
-
-#: A connection closed mid-exchange (TLS EOF included): retryable, not a TLS problem.
-_DROPPED_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
-_DROPPED = (
-    ConnectionResetError,
-    ConnectionAbortedError,
-    BrokenPipeError,
-    http.client.RemoteDisconnected,
-    http.client.IncompleteRead,
-    *_DROPPED_TLS,
-)
-
-
-def describe_network_error(
-    error: BaseException, where: str, timeout: float, *, ca_option: str = "--cacert"
-) -> NetworkFailure:
-    """Name what went wrong when a request to ``where`` (host:port) got no answer;
-    ``ca_option`` is the option that gives a CA file, named in a certificate hint."""
-    causes = list(_causes(error))
-    for cause in causes:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            reason = cause.verify_message or str(cause.reason or "verification failed")
-            if "mismatch" in reason.lower():
-                return NetworkFailure(
-                    "tls",
-                    f"the certificate of {where} is not valid for that host name ({reason}): "
-                    "check the URL's host name",
-                )
-            return NetworkFailure(
-                "tls",
-                f"the certificate of {where} is not trusted ({reason}): if the provider uses a "
-                f"self-signed certificate or a private CA, give that CA certificate ({ca_option})",
-            )
-    for cause in causes:
-        if isinstance(cause, ssl.SSLError) and not isinstance(cause, _DROPPED_TLS):
-            reason = cause.reason or str(cause)
-            return NetworkFailure("tls", f"the TLS handshake with {where} failed ({reason})")
-    if isinstance(error, requests.exceptions.SSLError):
-        return NetworkFailure("tls", f"the TLS handshake with {where} failed")
-    if any(isinstance(c, urllib3.exceptions.NameResolutionError | socket.gaierror) for c in causes):
-        host = where.rsplit(":", 1)[0]
-        return NetworkFailure("dns", f"the host name {host} cannot be resolved: check the URL")
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return NetworkFailure(
-            "refused",
-            f"{where} refused the connection: check that the provider is running "
-            "and that the port is right",
-        )
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return NetworkFailure("timeout", f"no connection to {where} within {timeout:g} s")
-    if isinstance(error, requests.exceptions.Timeout) or any(
-        isinstance(c, TimeoutError | urllib3.exceptions.ReadTimeoutError) for c in causes
-    ):
-        return NetworkFailure("timeout", f"no answer from {where} within {timeout:g} s")
-    if any(isinstance(c, _DROPPED) for c in causes) or isinstance(
-        error, requests.exceptions.ChunkedEncodingError
-    ):
-        return NetworkFailure("reset", f"{where} closed the connection without a full answer")
-    return NetworkFailure("network", f"network error with {where}: {type(error).__name__}")
-
-
 # -- the client -------------------------------------------------------------------
+
+#: requests' and urllib3's own errors, for ``describe_network_error``.
+REQUESTS_ERRORS = LibraryErrors(
+    tls=(requests.exceptions.SSLError,),
+    dns=(urllib3.exceptions.NameResolutionError,),
+    connect_timeout=(requests.exceptions.ConnectTimeout,),
+    timeout=(requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError),
+    dropped=(requests.exceptions.ChunkedEncodingError,),
+)
 
 
 def encode_body(payload: SmsPayload) -> bytes:
@@ -485,7 +307,9 @@ class ProviderClient:
             try:
                 response = self._request("POST", timeout=timeout, body=body)
             except requests.RequestException as error:
-                failure = describe_network_error(error, self._where, timeout)
+                failure = describe_network_error(
+                    error, self._where, timeout, library=REQUESTS_ERRORS
+                )
                 last = failure.message
                 if failure.kind == "tls":
                     raise self._unavailable(attempt, started, None, failure, last) from None
@@ -559,7 +383,9 @@ class ProviderClient:
                 method = "HEAD"
                 response = self._request(method, timeout=self.timeout)
         except requests.RequestException as error:
-            failure = describe_network_error(error, self._where, self.timeout)
+            failure = describe_network_error(
+                error, self._where, self.timeout, library=REQUESTS_ERRORS
+            )
             elapsed = time.monotonic() - started
             if failure.kind == "tls":
                 message = f"TLS problem with the provider: {failure.message}."

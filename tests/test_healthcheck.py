@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers.cli import one_error_line
 from helpers.raw_http import free_port
 from helpers.scripted_server import Reply
 
@@ -25,13 +26,6 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit | None), repr(result.exception)
     return result
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 @pytest.fixture

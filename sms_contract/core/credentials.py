@@ -8,8 +8,11 @@ import re
 
 from sms_contract.exceptions import InvalidLogin
 
-#: Request headers that carry a secret: never logged, stored or shown as sent.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-admin-token"})
+#: Headers that carry a secret: never logged, stored or shown as sent (``set-cookie``:
+#: a provider's answer that a proxy records).
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-admin-token"}
+)
 #: Of those, the ones whose value starts with an auth scheme (``Basic``) worth keeping.
 _SCHEMED_HEADERS = frozenset({"authorization", "proxy-authorization"})
 

@@ -11,6 +11,10 @@ HTTP...), or call ``make_sms_provider(**options)`` for a second one.
 
 To make the provider misbehave, ``with sms_provider.fault(status=503, times=2):``
 or send to a magic recipient such as ``+447700900503`` (docs/faults.md).
+
+``make_sms_provider(upstream=...)`` starts a proxy instead (docs/proxy.md): every
+send is checked and recorded, then forwarded to the upstream (a URL, an
+``UpstreamConfig``, or another ``sms_provider``), whose answer comes back.
 """
 
 from __future__ import annotations
@@ -35,12 +39,16 @@ def sms_provider_options() -> dict[str, Any]:
 def make_sms_provider(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., SmsProvider]]:
-    """A factory of fake providers, one live server per distinct set of options."""
-    from sms_contract.mock_provider.testing import LiveProvider, provider_config
+    """A factory of fake providers, one live server per distinct set of options;
+    ``upstream=`` makes it a proxy in front of that upstream."""
+    from sms_contract.mock_provider.testing import LiveProvider, SmsProvider, provider_config
 
     servers: dict[str, LiveProvider] = {}
 
     def make(tls: bool = True, **options: Any) -> SmsProvider:
+        upstream = options.get("upstream")
+        if isinstance(upstream, SmsProvider):  # a proxy in front of another fake provider
+            options["upstream"] = upstream.as_upstream()
         key = repr((tls, sorted(options.items())))
         if key not in servers:
             folder = tmp_path_factory.mktemp("sms-provider")

@@ -23,6 +23,7 @@ from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.state import state_of
 from sms_contract.mock_provider.tls import LOCAL_HOSTS, ensure_local_tls
+from sms_contract.mock_provider.upstream import UpstreamConfig
 
 
 class LiveProvider:
@@ -157,6 +158,12 @@ class SmsProvider:
         response = self.api("DELETE", "/api/messages", params={"namespace": self.namespace})
         response.raise_for_status()
         return int(response.json()["deleted"])
+
+    def as_upstream(self, **options: Any) -> UpstreamConfig:
+        """This namespace's send URL as a proxy's upstream, trusting this server's CA
+        (``options``: the other ``UpstreamConfig`` fields)."""
+        ca_bundle = Path(self.ca_bundle) if self.ca_bundle else None
+        return UpstreamConfig(self.url, ca_bundle=ca_bundle, **options)
 
     def send(self, payload: Any, **kwargs: Any) -> requests.Response:
         """POST ``payload`` (a dict, or an ``SmsPayload``) to this namespace."""

@@ -53,7 +53,11 @@ class LiveProvider:
         )
         scheme = "https" if context else "http"
         self.base_url = f"{scheme}://localhost:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: ``stop`` returns within it (a test that starts its own
+        # servers stops each one).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -168,17 +168,17 @@ def free_port() -> int:
 
 @contextmanager
 def serve_process(
-    state_dir: Path, *args: str, workers: int = 2, tls: bool = False
+    state_dir: Path, *args: str, workers: int = 2, tls: bool = False, command: str = "serve"
 ) -> Iterator[str]:
-    """Run ``sms-contract serve`` (plain HTTP unless ``tls``: then its local CA is
-    ``state_dir/tls/ca.pem``) with ``workers`` gunicorn workers; yield its URL.
-    Its output goes to ``STATE_DIR.log``."""
+    """Run ``sms-contract serve`` (or ``proxy``, the same server: ``command``; plain
+    HTTP unless ``tls``: then its local CA is ``state_dir/tls/ca.pem``) with
+    ``workers`` gunicorn workers; yield its URL. Its output goes to ``STATE_DIR.log``."""
     port = free_port()
     command = [
         sys.executable,
         "-c",
         "from sms_contract.cli import main; main()",
-        "serve",
+        command,
         *([] if tls else ["--http"]),
         "--port",
         str(port),

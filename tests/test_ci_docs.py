@@ -20,6 +20,7 @@ DOC = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
 SCRIPT = (ROOT / "scripts" / "image-test.sh").read_text(encoding="utf-8")
 CONTAINERFILE = (ROOT / "Containerfile").read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+PROXY_GUIDE = (ROOT / "docs" / "proxy.md").read_text(encoding="utf-8")
 
 #: The test script's variables, as the documentation spells them.
 SCRIPT_NAMES = {
@@ -151,7 +152,9 @@ def _invocations(text: str) -> list[list[str]]:
     return [words for words in found if words]
 
 
-@pytest.mark.parametrize("text", [DOC, README], ids=["docs/ci.md", "README.md"])
+@pytest.mark.parametrize(
+    "text", [DOC, README, PROXY_GUIDE], ids=["docs/ci.md", "README.md", "docs/proxy.md"]
+)
 def test_every_documented_command_and_option_exists(text):
     invocations = _invocations(text)
     assert invocations

@@ -102,6 +102,33 @@ def test_a_send_appears_in_the_open_inbox_without_a_reload(tab: Tab, sms: SmsPro
     assert tab.page.is_hidden("#empty")
 
 
+def test_a_proxied_send_appears_live_with_its_upstream_outcome_and_filters_by_it(
+    browser: Any, server: LiveProvider, tmp_path: Path
+) -> None:
+    upstream = server.view()
+    proxy = LiveProvider(provider_config(tmp_path, upstream=upstream.as_upstream()))
+    context = browser.new_context()
+    try:
+        tab = Tab(context.new_page(), proxy.base_url)
+        view = proxy.view()
+        tab.open_live_inbox(view.namespace)
+        body = sms_body("Votre rendez-vous est confirmé", credits=2)
+        assert view.send(body).status_code == 422  # the upstream's answer: it refuses too
+        row = rows(tab).filter(has_text=body["retId"])
+        row.wait_for()
+        badge = row.locator("[data-outcome-field]")
+        assert badge.inner_text() == "422 permanent"
+        assert badge.get_attribute("data-outcome") == "permanent"
+        assert tab.page.text_content("[data-count=upstream-permanent]") == "1"
+        tab.page.select_option("select[name=upstream]", "accepted")
+        tab.page.wait_for_url("**upstream=accepted**")
+        assert rows(tab).count() == 0
+        assert tab.console_errors == []
+    finally:
+        context.close()
+        proxy.stop()
+
+
 def test_the_status_filter_and_the_to_filter_narrow_the_list(tab: Tab, sms: SmsProvider) -> None:
     sms.send(sms_body("accepted one"))
     sms.send({"type": "NOTIFICATION", "to": "+33699999999", "text": "rejected one"})

@@ -2,7 +2,7 @@
 
 The public API::
 
-    from sms_contract.mock_provider import LiveProvider, ProviderConfig, create_app
+    from sms_contract.mock_provider import LiveProvider, ProviderConfig, UpstreamConfig, create_app
 
 Names are imported on first use, so that loading the pytest plugin (a module of
 this package) stays cheap.
@@ -17,13 +17,15 @@ if TYPE_CHECKING:
     from sms_contract.mock_provider.app import create_app
     from sms_contract.mock_provider.config import ProviderConfig
     from sms_contract.mock_provider.testing import LiveProvider
+    from sms_contract.mock_provider.upstream import UpstreamConfig
 
-__all__ = ["LiveProvider", "ProviderConfig", "create_app"]
+__all__ = ["LiveProvider", "ProviderConfig", "UpstreamConfig", "create_app"]
 
 _HOMES = {
     "create_app": "sms_contract.mock_provider.app",
     "ProviderConfig": "sms_contract.mock_provider.config",
     "LiveProvider": "sms_contract.mock_provider.testing",
+    "UpstreamConfig": "sms_contract.mock_provider.upstream",
 }
 
 

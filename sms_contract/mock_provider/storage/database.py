@@ -6,18 +6,30 @@ wakes each thread whose work it stored and hands the lead to the first thread
 queued meanwhile. A thread whose work is stored returns at once, never waiting
 behind the next commit. Under
 load one commit stores many sends, and no answer leaves before the commit that
-stored it. Work that fails is rolled back alone (a savepoint each); should the
-commit itself fail, every piece of the batch fails (nothing half-stored).
+stored it. Work that fails is rolled back alone (a savepoint each, when the
+batch holds more than one); should the commit itself fail, every piece of the
+batch fails (nothing half-stored).
 
 Across processes (gunicorn workers), writers queue on ``flock`` on a file next to
 the database: a blocking lock, where SQLite's busy handler would sleep 1 to
 100 ms between tries and leave the database idle meanwhile.
+
+No commit waits for a checkpoint (copying the WAL back into the database, with
+two fsyncs: milliseconds every few hundred commits, during which a gevent
+worker would serve nothing): the writer never checkpoints, a thread of its
+own in each process does (``Checkpoints``).
+
+A change every process must notice at once (the fault rules) is announced in
+a counter shared through a memory-mapped file: a reader compares one integer
+instead of asking SQLite on every send.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import sqlite3
+import struct
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -25,12 +37,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from gevent import monkey
+
 try:
     import fcntl
 except ImportError:  # Windows: SQLite's busy handler alone serialises the processes
     fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
+
+#: Seconds between two looks at the WAL by the checkpointing thread.
+CHECKPOINT_INTERVAL = 0.1
+#: Real threads and locks, also where gevent patched ``threading``: the
+#: checkpoint must run beside the event loop, not in it.
+_start_thread = monkey.get_original("_thread", "start_new_thread")
+_allocate_lock = monkey.get_original("_thread", "allocate_lock")
 #: Work gets the connection and a dict shared by the work of the same transaction.
 Work = Callable[[sqlite3.Connection, dict[str, Any]], T]
 
@@ -38,10 +59,12 @@ Work = Callable[[sqlite3.Connection, dict[str, Any]], T]
 class _Job(Generic[T]):
     """One piece of work and its outcome."""
 
-    __slots__ = ("done", "error", "result", "wake", "work")
+    __slots__ = ("announce", "done", "error", "result", "wake", "work")
 
-    def __init__(self, work: Work[T]) -> None:
+    def __init__(self, work: Work[T], announce: bool = False) -> None:
         self.work = work
+        #: Raise the shared change count once the job's transaction is committed.
+        self.announce = announce
         self.done = False
         #: Held until the job is done or its turn to lead comes (then released once).
         self.wake = threading.Lock()
@@ -59,8 +82,14 @@ class _Job(Generic[T]):
 class GroupCommit:
     """Runs write work in shared transactions on one connection per process."""
 
-    def __init__(self, lock_path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(
+        self,
+        lock_path: Path,
+        connect: Callable[[], sqlite3.Connection],
+        changes: SharedCount | None = None,
+    ) -> None:
         self._lock_path = lock_path
+        self._changes = changes
         self._connect = connect
         #: Guards the queue and ``_leading``; held for a moment only, never across a commit.
         self._mutex = threading.Lock()
@@ -71,10 +100,14 @@ class GroupCommit:
         self._db: sqlite3.Connection | None = None
         self._fd: int | None = None
         self._pid = 0
+        self._checkpoints: Checkpoints | None = None
+        #: Commits made by this process (the checkpointing thread looks at it).
+        self.commits = 0
 
-    def run(self, work: Work[T]) -> T:
-        """Run ``work`` in a write transaction; return once that transaction is committed."""
-        job = _Job(work)
+    def run(self, work: Work[T], *, announce: bool = False) -> T:
+        """Run ``work`` in a write transaction; return once that transaction is committed.
+        ``announce``: then raise the shared change count (every process sees it)."""
+        job = _Job(work, announce)
         with self._mutex:
             self._queue.append(job)
             leads = not self._leading
@@ -107,11 +140,13 @@ class GroupCommit:
             while self._leading:
                 self._idle.wait()
             if self._pid == os.getpid():
+                if self._checkpoints is not None:
+                    self._checkpoints.stop()
                 if self._db is not None:
                     self._db.close()
                 if self._fd is not None:
                     os.close(self._fd)
-            self._db = self._fd = None
+            self._db = self._fd = self._checkpoints = None
             self._pid = 0
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
@@ -121,13 +156,22 @@ class GroupCommit:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     shared: dict[str, Any] = {}
-                    for job in batch:
-                        self._run_one(db, job, shared)
+                    if len(batch) == 1:
+                        # Alone in its transaction: work that fails rolls all of it
+                        # back (below), so no savepoint is needed (two statements fewer).
+                        batch[0].result = batch[0].work(db, shared)
+                    else:
+                        for job in batch:
+                            self._run_one(db, job, shared)
                     db.execute("COMMIT")
+                    self.commits += 1
                 except BaseException:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
                     raise
+                # Still between processes: no other writer raises the count meanwhile.
+                if self._changes is not None and any(job.announce for job in batch):
+                    self._changes.increment()
         except BaseException as error:  # nothing of the batch was stored
             for job in batch:
                 job.result, job.error = None, error
@@ -153,11 +197,13 @@ class GroupCommit:
         self._reopen_after_fork()
         if self._db is None:
             self._db = self._connect()
+            self._db.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpoints = Checkpoints(self._connect, lambda: self.commits)
         return self._db
 
     def _reopen_after_fork(self) -> None:
         if self._pid != os.getpid():  # a forked child must not use its parent's handles
-            self._db = self._fd = None
+            self._db = self._fd = self._checkpoints = None
             self._pid = os.getpid()
 
     @contextmanager
@@ -173,6 +219,94 @@ class GroupCommit:
             yield
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+class Checkpoints:
+    """A thread that checkpoints the WAL (``PASSIVE``: it waits for no reader nor
+    writer) after each interval in which this process committed, on a
+    connection of its own. SQLite releases the GIL meanwhile."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        commits: Callable[[], int],
+        interval: float = CHECKPOINT_INTERVAL,
+    ) -> None:
+        self._connect = connect
+        self._commits = commits
+        self._interval = interval
+        #: Held until ``stop``; the thread waits on it between two looks.
+        self._stopping = _allocate_lock()
+        self._stopping.acquire()
+        #: Released by the thread once its connection is closed.
+        self._stopped = _allocate_lock()
+        self._stopped.acquire()
+        _start_thread(self._run, ())
+
+    def stop(self) -> None:
+        """End the thread (its last checkpoint done) and wait for it, briefly."""
+        self._stopping.release()
+        self._stopped.acquire(timeout=5.0)
+
+    def _run(self) -> None:
+        try:
+            db = self._connect()
+        except sqlite3.Error:  # closed meanwhile
+            self._stopped.release()
+            return
+        seen = 0
+        try:
+            while not self._stopping.acquire(timeout=self._interval):
+                if self._commits() != seen:
+                    seen = self._commits()
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the database went away; the last connection's close checkpoints
+        finally:
+            db.close()
+            self._stopped.release()
+
+
+class SharedCount:
+    """A counter in a small memory-mapped file: every process that maps the file
+    sees an increment at once, and reading it costs no system call.
+
+    Increments must not race: ``GroupCommit`` makes them between processes.
+    """
+
+    _FORMAT = struct.Struct("<Q")
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._map: mmap.mmap | None = None
+        self._pid = 0
+
+    def value(self) -> int:
+        """The count now."""
+        return int(self._FORMAT.unpack_from(self._mapped())[0])
+
+    def increment(self) -> None:
+        """Add one (wrapping at 2**64, which only has to differ from before)."""
+        mapped = self._mapped()
+        self._FORMAT.pack_into(mapped, 0, (self._FORMAT.unpack_from(mapped)[0] + 1) % 2**64)
+
+    def close(self) -> None:
+        """Unmap the file (a later read maps it again)."""
+        if self._map is not None and self._pid == os.getpid():
+            self._map.close()
+        self._map = None
+
+    def _mapped(self) -> mmap.mmap:
+        if self._map is None or self._pid != os.getpid():
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size < self._FORMAT.size:
+                    os.ftruncate(fd, self._FORMAT.size)  # zeros: growing races harmlessly
+                self._map = mmap.mmap(fd, self._FORMAT.size)
+            finally:
+                os.close(fd)  # the mapping keeps the file
+            self._pid = os.getpid()
+        return self._map
 
 
 class _Connection(sqlite3.Connection):
@@ -201,7 +335,11 @@ class SharedDatabase:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         os.chmod(self.path, 0o600)
-        self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
+        #: Raised after each committed change announced by a writer (``write(announce=True)``).
+        self.changes = SharedCount(self.path.with_name(self.path.name + ".changes"))
+        self._commits = GroupCommit(
+            self.path.with_name(self.path.name + ".lock"), self._connect, self.changes
+        )
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:  # a late request thread must not reopen what was closed
@@ -233,9 +371,10 @@ class SharedDatabase:
         """A number that changes whenever another connection (any worker) commits."""
         return int(self.reader().execute("PRAGMA data_version").fetchone()[0])
 
-    def write(self, work: Work[T]) -> T:
-        """Run ``work`` in a write transaction; return once it is committed."""
-        return self._commits.run(work)
+    def write(self, work: Work[T], *, announce: bool = False) -> T:
+        """Run ``work`` in a write transaction; return once it is committed. With
+        ``announce``, ``changes`` is raised after the commit, before returning."""
+        return self._commits.run(work, announce=announce)
 
     def close(self) -> None:
         """Close every connection this object opened (readers of all threads, the writer)."""
@@ -247,3 +386,4 @@ class SharedDatabase:
             db.close()
         self._local = threading.local()
         self._commits.close()
+        self.changes.close()

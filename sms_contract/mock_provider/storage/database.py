@@ -31,7 +31,6 @@ import os
 import sqlite3
 import struct
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,12 +45,27 @@ except ImportError:  # Windows: SQLite's busy handler alone serialises the proce
 
 T = TypeVar("T")
 
+#: Idle reading connections kept per process (more are opened while needed).
+READERS_KEPT = 4
 #: Seconds between two looks at the WAL by the checkpointing thread.
 CHECKPOINT_INTERVAL = 0.1
 #: Real threads and locks, also where gevent patched ``threading``: the
 #: checkpoint must run beside the event loop, not in it.
 _start_thread = monkey.get_original("_thread", "start_new_thread")
 _allocate_lock = monkey.get_original("_thread", "allocate_lock")
+
+#: Forks of this process so far, counted in the child: handles opened before a
+#: fork belong to the parent. (Cheaper than ``os.getpid``, a system call, per use.)
+_forks = [0]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
+def _process() -> int:
+    """Which process this is: a number that changes in a forked child (``-1``: none)."""
+    return _forks[0] if hasattr(os, "register_at_fork") else os.getpid()
+
+
 #: Work gets the connection and a dict shared by the work of the same transaction.
 Work = Callable[[sqlite3.Connection, dict[str, Any]], T]
 
@@ -63,12 +77,12 @@ class _Job(Generic[T]):
 
     def __init__(self, work: Work[T], announce: bool = False) -> None:
         self.work = work
-        #: Raise the shared change count once the job's transaction is committed.
+        #: Raise the count of announced changes once the job's transaction is committed.
         self.announce = announce
         self.done = False
-        #: Held until the job is done or its turn to lead comes (then released once).
-        self.wake = threading.Lock()
-        self.wake.acquire()
+        #: For a job that waits: held until it is done or its turn to lead comes
+        #: (then released once). A job that leads at once needs none.
+        self.wake: Any = None
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -86,10 +100,10 @@ class GroupCommit:
         self,
         lock_path: Path,
         connect: Callable[[], sqlite3.Connection],
-        changes: SharedCount | None = None,
+        counts: SharedCounts | None = None,
     ) -> None:
         self._lock_path = lock_path
-        self._changes = changes
+        self._counts = counts
         self._connect = connect
         #: Guards the queue and ``_leading``; held for a moment only, never across a commit.
         self._mutex = threading.Lock()
@@ -99,19 +113,22 @@ class GroupCommit:
         self._queue: list[_Job[Any]] = []
         self._db: sqlite3.Connection | None = None
         self._fd: int | None = None
-        self._pid = 0
+        self._owner = -1
         self._checkpoints: Checkpoints | None = None
         #: Commits made by this process (the checkpointing thread looks at it).
         self.commits = 0
 
     def run(self, work: Work[T], *, announce: bool = False) -> T:
         """Run ``work`` in a write transaction; return once that transaction is committed.
-        ``announce``: then raise the shared change count (every process sees it)."""
+        ``announce``: then raise the count of announced changes (every process sees it)."""
         job = _Job(work, announce)
         with self._mutex:
             self._queue.append(job)
             leads = not self._leading
             self._leading = True
+            if not leads:
+                job.wake = threading.Lock()
+                job.wake.acquire()
         if not leads:
             # Woken once: when a commit has stored the job, or when it is the
             # first one queued after a commit ends and so leads the next.
@@ -139,7 +156,7 @@ class GroupCommit:
         with self._mutex:
             while self._leading:
                 self._idle.wait()
-            if self._pid == os.getpid():
+            if self._owner == _process():
                 if self._checkpoints is not None:
                     self._checkpoints.stop()
                 if self._db is not None:
@@ -147,7 +164,7 @@ class GroupCommit:
                 if self._fd is not None:
                     os.close(self._fd)
             self._db = self._fd = self._checkpoints = None
-            self._pid = 0
+            self._owner = -1
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
@@ -169,9 +186,11 @@ class GroupCommit:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
                     raise
-                # Still between processes: no other writer raises the count meanwhile.
-                if self._changes is not None and any(job.announce for job in batch):
-                    self._changes.increment()
+                # Still between processes: no other writer raises a count meanwhile.
+                if self._counts is not None:
+                    self._counts.increment(_COMMITS)
+                    if any(job.announce for job in batch):
+                        self._counts.increment(_ANNOUNCED)
         except BaseException as error:  # nothing of the batch was stored
             for job in batch:
                 job.result, job.error = None, error
@@ -202,9 +221,9 @@ class GroupCommit:
         return self._db
 
     def _reopen_after_fork(self) -> None:
-        if self._pid != os.getpid():  # a forked child must not use its parent's handles
+        if self._owner != _process():  # a forked child must not use its parent's handles
             self._db = self._fd = self._checkpoints = None
-            self._pid = os.getpid()
+            self._owner = _process()
 
     @contextmanager
     def _between_processes(self) -> Iterator[None]:
@@ -267,55 +286,58 @@ class Checkpoints:
             self._stopped.release()
 
 
-class SharedCount:
-    """A counter in a small memory-mapped file: every process that maps the file
-    sees an increment at once, and reading it costs no system call.
+class SharedCounts:
+    """Counters in a small memory-mapped file: every process that maps the file
+    sees an increment at once, and reading one costs no system call.
 
     Increments must not race: ``GroupCommit`` makes them between processes.
     """
 
-    _FORMAT = struct.Struct("<Q")
+    _COUNT = struct.Struct("<Q")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, size: int) -> None:
         self._path = path
+        self._bytes = size * self._COUNT.size
         self._map: mmap.mmap | None = None
-        self._pid = 0
+        self._owner = -1
 
-    def value(self) -> int:
-        """The count now."""
-        return int(self._FORMAT.unpack_from(self._mapped())[0])
+    def value(self, index: int) -> int:
+        """Counter ``index`` now."""
+        return int(self._COUNT.unpack_from(self._mapped(), index * self._COUNT.size)[0])
 
-    def increment(self) -> None:
-        """Add one (wrapping at 2**64, which only has to differ from before)."""
-        mapped = self._mapped()
-        self._FORMAT.pack_into(mapped, 0, (self._FORMAT.unpack_from(mapped)[0] + 1) % 2**64)
+    def increment(self, index: int) -> None:
+        """Add one to counter ``index`` (wrapping at 2**64: it only has to change)."""
+        mapped, offset = self._mapped(), index * self._COUNT.size
+        value = self._COUNT.unpack_from(mapped, offset)[0]
+        self._COUNT.pack_into(mapped, offset, (value + 1) % 2**64)
 
     def close(self) -> None:
         """Unmap the file (a later read maps it again)."""
-        if self._map is not None and self._pid == os.getpid():
+        if self._map is not None and self._owner == _process():
             self._map.close()
         self._map = None
 
     def _mapped(self) -> mmap.mmap:
-        if self._map is None or self._pid != os.getpid():
+        if self._map is None or self._owner != _process():
             fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                if os.fstat(fd).st_size < self._FORMAT.size:
-                    os.ftruncate(fd, self._FORMAT.size)  # zeros: growing races harmlessly
-                self._map = mmap.mmap(fd, self._FORMAT.size)
+                if os.fstat(fd).st_size < self._bytes:
+                    os.ftruncate(fd, self._bytes)  # zeros: growing races harmlessly
+                self._map = mmap.mmap(fd, self._bytes)
             finally:
                 os.close(fd)  # the mapping keeps the file
-            self._pid = os.getpid()
+            self._owner = _process()
         return self._map
 
 
-class _Connection(sqlite3.Connection):
-    """A connection that can be weakly referenced (``sqlite3.Connection`` cannot)."""
+#: The shared counters of a database: its commits, and the announced changes.
+_COMMITS, _ANNOUNCED = 0, 1
 
 
 class SharedDatabase:
-    """One SQLite file (WAL) shared by threads and worker processes: a reading
-    connection per thread, and writes queued through one ``GroupCommit``.
+    """One SQLite file (WAL) shared by threads and worker processes: reading
+    connections lent from a small pool, and writes queued through one
+    ``GroupCommit``.
 
     ``sync`` sets ``PRAGMA synchronous`` (``NORMAL`` or ``FULL``); ``None``
     keeps SQLite's default.
@@ -324,10 +346,11 @@ class SharedDatabase:
     def __init__(self, path: Path, *, sync: str | None = None) -> None:
         self.path = Path(path)
         self._sync = sync
-        self._local = threading.local()
-        #: The reading connections still open, so ``close`` can close them all. Weak:
-        #: a connection whose thread (or greenlet, under gevent) ended goes with it.
-        self._readers: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
+        #: Idle reading connections of this process. Lent per read rather than
+        #: kept per thread: under gevent every client connection is a greenlet,
+        #: and a page cache each would grow with them.
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_owner = -1
         self._readers_lock = threading.Lock()
         self._closed = False
         # Messages may hold personal data and the admin's sessions: owner only.
@@ -335,21 +358,19 @@ class SharedDatabase:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         os.chmod(self.path, 0o600)
-        #: Raised after each committed change announced by a writer (``write(announce=True)``).
-        self.changes = SharedCount(self.path.with_name(self.path.name + ".changes"))
+        self._counts = SharedCounts(self.path.with_name(self.path.name + ".counts"), 2)
         self._commits = GroupCommit(
-            self.path.with_name(self.path.name + ".lock"), self._connect, self.changes
+            self.path.with_name(self.path.name + ".lock"), self._connect, self._counts
         )
 
     def _connect(self) -> sqlite3.Connection:
-        if self._closed:  # a late request thread must not reopen what was closed
+        if self._closed:  # a late request must not reopen what was closed
             raise sqlite3.ProgrammingError(f"{self.path} was closed")
         db = sqlite3.connect(
             self.path,
             timeout=30.0,
             isolation_level=None,
             check_same_thread=False,
-            factory=_Connection,
         )
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 30000")
@@ -358,32 +379,46 @@ class SharedDatabase:
             db.execute(f"PRAGMA synchronous = {self._sync}")
         return db
 
-    def reader(self) -> sqlite3.Connection:
-        """This thread's connection, for reading."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading, the block's alone; fetch the rows inside it."""
+        with self._readers_lock:
+            if self._idle_owner != _process():  # a forked child: the parent's are not ours
+                self._idle, self._idle_owner = [], _process()
+            db = self._idle.pop() if self._idle else None
         if db is None:
-            db = self._local.db = self._connect()
+            db = self._connect()
+        try:
+            yield db
+        finally:
             with self._readers_lock:
-                self._readers.add(db)
-        return db
+                keep = not self._closed and len(self._idle) < READERS_KEPT
+                if keep:
+                    self._idle.append(db)
+            if not keep:
+                db.close()
 
-    def data_version(self) -> int:
-        """A number that changes whenever another connection (any worker) commits."""
-        return int(self.reader().execute("PRAGMA data_version").fetchone()[0])
+    def commits(self) -> int:
+        """A number that changes whenever any process commits (live views poll it)."""
+        return self._counts.value(_COMMITS)
+
+    def announced(self) -> int:
+        """A number raised after each commit of work written with ``announce``."""
+        return self._counts.value(_ANNOUNCED)
 
     def write(self, work: Work[T], *, announce: bool = False) -> T:
         """Run ``work`` in a write transaction; return once it is committed. With
-        ``announce``, ``changes`` is raised after the commit, before returning."""
+        ``announce``, ``announced()`` is raised after the commit, before returning."""
         return self._commits.run(work, announce=announce)
 
     def close(self) -> None:
-        """Close every connection this object opened (readers of all threads, the writer)."""
+        """Close every connection this object opened (idle readers, the writer); a
+        reader lent out is closed when it comes back."""
         with self._readers_lock:
             self._closed = True
-            readers = list(self._readers)
-            self._readers.clear()
-        for db in readers:
+            idle = self._idle if self._idle_owner == _process() else []
+            self._idle = []
+        for db in idle:
             db.close()
-        self._local = threading.local()
         self._commits.close()
-        self.changes.close()
+        self._counts.close()

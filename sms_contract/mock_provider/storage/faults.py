@@ -4,7 +4,7 @@ Every gunicorn worker reads the same tables, so a rule added through one
 worker applies in all of them; a decision that counts (an attempt, a
 rate-limit slot) is taken in one write transaction, queued with the inbox's
 writers (``GroupCommit``), so counts are exact across workers. A change of the
-rules is announced through the database's shared change count, so a send
+rules is announced through a count the database shares between processes, so a send
 learns that its cached rules still hold without a query.
 """
 
@@ -61,7 +61,8 @@ class FaultStore:
         self._cache: tuple[int, tuple[FaultRule, ...]] = (-1, ())
         # The inbox's database: rule and counter writes queue with its sends.
         self._db = db
-        self._db.reader().executescript(_SCHEMA)
+        with self._db.reading() as conn:
+            conn.executescript(_SCHEMA)
 
     def _write(self, work: Callable[[sqlite3.Connection], T], *, announce: bool = False) -> T:
         """Run ``work`` in a write transaction, queued with the inbox's writers;
@@ -73,11 +74,12 @@ class FaultStore:
     def rules(self) -> tuple[FaultRule, ...]:
         """The user rules in the order they are tried (oldest first)."""
         # Read before the rules: a change committed meanwhile raises it again.
-        version = self._db.changes.value()
+        version = self._db.announced()
         cached_version, cached = self._cache
         if version == cached_version:
             return cached
-        rows = self._db.reader().execute("SELECT rule FROM fault_rules ORDER BY seq").fetchall()
+        with self._db.reading() as db:
+            rows = db.execute("SELECT rule FROM fault_rules ORDER BY seq").fetchall()
         rules = tuple(FaultRule.model_validate(json.loads(row[0])) for row in rows)
         self._cache = (version, rules)
         return rules

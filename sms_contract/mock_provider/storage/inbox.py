@@ -242,7 +242,8 @@ class Inbox:
     def __init__(self, db: SharedDatabase, *, max_messages: int = 100_000) -> None:
         self.max_messages = max_messages
         self._db = db
-        self._db.reader().executescript(_SCHEMA)
+        with self._db.reading() as conn:
+            conn.executescript(_SCHEMA)
         _add_missing_columns(self._db)
         _count_rows_when_read(self._db)
 
@@ -320,23 +321,20 @@ class Inbox:
         """One message by id."""
         if not 0 < message_id <= _MAX_ID:
             return None
-        row = (
-            self._db.reader()
-            .execute("SELECT * FROM messages WHERE id = ?", (message_id,))
-            .fetchone()
-        )
+        with self._db.reading() as db:
+            row = db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return _message(row) if row is not None else None
 
     def find(self, where: MessageFilter) -> tuple[list[dict[str, Any]], int]:
         """The messages matching ``where``, newest first, and how many match in all."""
         clauses, values = _where(where)
         sql_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        db = self._db.reader()
-        total = db.execute(f"SELECT count(*) FROM messages{sql_where}", values).fetchone()[0]
-        rows = db.execute(
-            f"SELECT * FROM messages{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*values, where.limit, where.offset],
-        ).fetchall()
+        with self._db.reading() as db:
+            total = db.execute(f"SELECT count(*) FROM messages{sql_where}", values).fetchone()[0]
+            rows = db.execute(
+                f"SELECT * FROM messages{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*values, where.limit, where.offset],
+            ).fetchall()
         return [_message(row) for row in rows], int(total)
 
     def wait(self, ret_id: str, namespace: str | None, timeout: float) -> dict[str, Any] | None:
@@ -356,16 +354,14 @@ class Inbox:
 
     def counters(self) -> list[dict[str, Any]]:
         """Monotonic counts per namespace (they survive pruning and clearing)."""
-        return [dict(row) for row in self._db.reader().execute(_COUNTERS).fetchall()]
+        with self._db.reading() as db:
+            return [dict(row) for row in db.execute(_COUNTERS).fetchall()]
 
     def namespaces(self) -> list[str]:
         """Every namespace that has messages."""
-        rows = (
-            self._db.reader()
-            .execute("SELECT DISTINCT namespace FROM messages ORDER BY namespace")
-            .fetchall()
-        )
-        return [row[0] for row in rows]
+        with self._db.reading() as db:
+            rows = db.execute("SELECT DISTINCT namespace FROM messages ORDER BY namespace")
+            return [row[0] for row in rows.fetchall()]
 
 
 #: Columns added since the first release: an older inbox file gets them on open.
@@ -373,7 +369,8 @@ _ADDED_COLUMNS = {"readings": "TEXT"}
 
 
 def _add_missing_columns(db: SharedDatabase) -> None:
-    present = {row[1] for row in db.reader().execute("PRAGMA table_info(messages)")}
+    with db.reading() as conn:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
     missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in present}
     if missing:
 
@@ -406,10 +403,12 @@ def _count_rows_when_read(db: SharedDatabase) -> None:
                 "GROUP BY namespace) AS live WHERE counters.namespace = live.namespace"
             )
 
-    trigger = db.reader().execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_OLD_INSERT_TRIGGER,)
-    )
-    if trigger.fetchone():
+    with db.reading() as conn:
+        trigger = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            (_OLD_INSERT_TRIGGER,),
+        ).fetchone()
+    if trigger:
         db.write(work)
 
 

@@ -12,29 +12,14 @@ from typing import Any
 import pytest
 import requests
 from helpers.raw_http import serve_process
+from helpers.readings import ACCENTS_AS_UCS2, WITHOUT_PLUS
+from helpers.readings import SIMPLE_CREDITS as SIMPLE
 
 from sms_contract.core.readings import Readings
 
-#: isUnicode true on a text GSM-7 could carry ("é" is in the GSM alphabet).
-UNICODE_FOR_ACCENTS = {
-    "type": "NOTIFICATION",
-    "sender": "INOCX",
-    "to": "+33612345678",
-    "retId": "r1",
-    "isUnicode": True,
-    "text": "Votre RDV est confirmé",
-    "credits": 1,
-}
-#: An international number without its '+'.
-DIGITS_ONLY = {**UNICODE_FOR_ACCENTS, "retId": "r2", "to": "33612345678", "isUnicode": False}
-#: 310 GSM characters declared with 2 credits (ceil(310 / 160)); concatenated parts make 3.
-SIMPLE_CREDITS = {
-    **UNICODE_FOR_ACCENTS,
-    "retId": "r3",
-    "isUnicode": False,
-    "text": "a" * 310,
-    "credits": 2,
-}
+UNICODE_FOR_ACCENTS = ACCENTS_AS_UCS2
+DIGITS_ONLY = {**WITHOUT_PLUS, "retId": "r2"}
+SIMPLE_CREDITS = {**SIMPLE, "retId": "r3"}
 
 
 @pytest.fixture(scope="module", params=["defaults", "strict", "credits-either"])

@@ -259,7 +259,7 @@ class _Measured:
     failures: int
 
 
-def _wrk(url: str, seconds: int, prefix: str) -> _Measured:
+def wrk_load(url: str, seconds: int, prefix: str) -> _Measured:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
     try:
@@ -336,7 +336,7 @@ def measure_load(name: str, url: str, ca: Path | None, pgid: int) -> Result:
 
     def drive(seconds: int, tag: str) -> _Measured:
         if shutil.which("wrk"):
-            return _wrk(url, seconds, f"{tag}{prefix}")
+            return wrk_load(url, seconds, f"{tag}{prefix}")
         return _python_client(url, ca, seconds, f"{tag}{prefix}")
 
     drive(WARMUP, "w")

@@ -212,8 +212,11 @@ def _get(connection: http.client.HTTPSConnection, path: str) -> bytes:
     return body
 
 
-def _received(connection: http.client.HTTPSConnection) -> int:
+def _received(port: int, ca: Path) -> int:
+    # A connection of its own: one left idle through a burst would be closed.
+    connection = _connection(port, ca)
     text = _get(connection, "/metrics").decode()
+    connection.close()
     return sum(
         int(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
@@ -241,10 +244,10 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _fill(url: str, connection: http.client.HTTPSConnection) -> int:
+def _fill(url: str, port: int, ca: Path) -> int:
     """Load ``serve`` with wrk until it has received ``SCALE_SENDS`` sends."""
     burst = itertools.count()
-    while (stored := _received(connection)) < SCALE_SENDS:
+    while (stored := _received(port, ca)) < SCALE_SENDS:
         print(f"    {stored:,} stored", flush=True)
         if not shutil.which("wrk"):
             raise RuntimeError("the scale figures need wrk")
@@ -261,8 +264,8 @@ def at_scale(folder: Path) -> Scale:
     ca = state_dir / "tls" / "ca.pem"
     url = f"https://localhost:{port}/sms"
     with running_server(command, url, ca) as running:
+        stored = _fill(url, port, ca)
         connection = _connection(port, ca)
-        stored = _fill(url, connection)
         pages: dict[str, tuple[float, float]] = {}
         for label, path in SCALE_PAGES.items():
             seconds = []

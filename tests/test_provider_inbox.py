@@ -176,8 +176,14 @@ def test_an_older_inbox_file_keeps_its_counts_once_rows_are_counted_when_read(tm
     inbox.record(received("x"), answer)
     inbox.record(replace(received("y"), status="rejected"), answer)
     database.close()
-    # As the version before wrote it: a trigger counted each new row.
+    # As the version before wrote it: a trigger counted each new row, and the
+    # unique index had no status column.
     with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX messages_accepted")
+        db.execute(
+            "CREATE UNIQUE INDEX messages_accepted_ret_id ON messages (namespace, ret_id) "
+            "WHERE status = 'accepted'"
+        )
         db.execute(
             "CREATE TRIGGER count_new_message AFTER INSERT ON messages BEGIN "
             "INSERT INTO counters (namespace, received, accepted, rejected) "
@@ -194,4 +200,8 @@ def test_an_older_inbox_file_keeps_its_counts_once_rows_are_counted_when_read(tm
     assert _counts(inbox) == {"n": (2, 1, 1, 0)}
     inbox.record(received("z"), answer)
     assert _counts(inbox) == {"n": (3, 2, 1, 0)}
+    assert inbox.record(received("z", "another body"), answer)[0].conflict
     database.close()
+    with sqlite3.connect(path) as db:
+        indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert "messages_accepted" in indexes and "messages_accepted_ret_id" not in indexes

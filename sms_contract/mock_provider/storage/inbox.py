@@ -52,8 +52,10 @@ CREATE TABLE IF NOT EXISTS messages (
     response TEXT,
     readings TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted_ret_id
-    ON messages (namespace, ret_id) WHERE status = 'accepted';
+-- One accepted send per retId and namespace. ``status`` is a column too, so
+-- that counting the accepted rows reads this index alone (``counters()``).
+CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted
+    ON messages (namespace, ret_id, status) WHERE status = 'accepted';
 CREATE INDEX IF NOT EXISTS messages_namespace ON messages (namespace, id);
 CREATE INDEX IF NOT EXISTS messages_ret_id ON messages (ret_id);
 CREATE TABLE IF NOT EXISTS counters (
@@ -74,10 +76,10 @@ CREATE TRIGGER IF NOT EXISTS count_retry AFTER UPDATE OF attempts ON messages BE
 END;
 """
 
-#: Before, a trigger counted every new row; the counters then included the rows
-#: there are. Dropped once (by the first server of this version), those rows
-#: taken out of the counters in the same transaction.
-_OLD_INSERT_TRIGGER = "count_new_message"
+#: What an older inbox file has and this version replaces, by kind: a trigger
+#: counted every new row (the counters then included the rows there are), and
+#: the unique index had no ``status`` column.
+_OLD = {"trigger": "count_new_message", "index": "messages_accepted_ret_id"}
 
 #: The counts of the rows that ``{where}`` selects, per namespace, added to the
 #: counters (before those rows are deleted).
@@ -91,7 +93,7 @@ ON CONFLICT (namespace) DO UPDATE SET received = received + excluded.received,
 
 #: The counters: what they hold plus the rows there are (one statement, so one
 #: snapshot). Counting the rows reads two indexes, never the table: every row
-#: is in ``messages_namespace``, every accepted one in ``messages_accepted_ret_id``.
+#: is in ``messages_namespace``, every accepted one in ``messages_accepted``.
 _COUNTERS = """
 WITH live AS (
     SELECT namespace, count(*) AS received, 0 AS accepted FROM messages GROUP BY namespace
@@ -124,7 +126,7 @@ _INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
 #: retId with the same body (attempts + 1); no row comes back for a conflict.
 #: The id is chosen beforehand: left to SQLite, a retry would use one up too.
 _UPSERT = (
-    f"{_INSERT} ON CONFLICT (namespace, ret_id) WHERE status = 'accepted' "
+    f"{_INSERT} ON CONFLICT (namespace, ret_id, status) WHERE status = 'accepted' "
     "DO UPDATE SET attempts = attempts + 1, last_seen_at = excluded.received_at "
     "WHERE body_hash = excluded.body_hash RETURNING id, attempts"
 )
@@ -245,7 +247,7 @@ class Inbox:
         with self._db.reading() as conn:
             conn.executescript(_SCHEMA)
         _add_missing_columns(self._db)
-        _count_rows_when_read(self._db)
+        _upgrade(self._db)
 
     # -- writing ----------------------------------------------------------------
 
@@ -383,17 +385,22 @@ def _add_missing_columns(db: SharedDatabase) -> None:
         db.write(work)
 
 
-def _count_rows_when_read(db: SharedDatabase) -> None:
-    """Drop the trigger that counted each new row, and take the rows there are out
-    of the counters: they are counted when read now (an older inbox file)."""
+def _upgrade(db: SharedDatabase) -> None:
+    """Bring an older inbox file to this version: rows counted when read (its
+    counters lose the rows there are, the insert trigger goes), and the old
+    unique index dropped (``_SCHEMA`` made the new one)."""
+
+    def old(conn: sqlite3.Connection) -> set[tuple[str, str]]:
+        rows = conn.execute(
+            "SELECT type, name FROM sqlite_master WHERE (type, name) IN (VALUES (?, ?), (?, ?))",
+            [value for item in _OLD.items() for value in item],
+        )
+        return {(kind, name) for kind, name in rows.fetchall()}
 
     def work(conn: sqlite3.Connection, _batch: dict[str, Any]) -> None:
-        found = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-            (_OLD_INSERT_TRIGGER,),
-        ).fetchone()
-        if found:  # another worker may have done it meanwhile
-            conn.execute(f"DROP TRIGGER {_OLD_INSERT_TRIGGER}")
+        found = old(conn)  # another worker may have done it meanwhile
+        if ("trigger", _OLD["trigger"]) in found:
+            conn.execute(f"DROP TRIGGER {_OLD['trigger']}")
             conn.execute(
                 "UPDATE counters SET received = counters.received - live.received, "
                 "accepted = counters.accepted - live.accepted, "
@@ -402,13 +409,12 @@ def _count_rows_when_read(db: SharedDatabase) -> None:
                 "AS accepted, sum(status = 'rejected') AS rejected FROM messages "
                 "GROUP BY namespace) AS live WHERE counters.namespace = live.namespace"
             )
+        if ("index", _OLD["index"]) in found:
+            conn.execute(f"DROP INDEX {_OLD['index']}")
 
     with db.reading() as conn:
-        trigger = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-            (_OLD_INSERT_TRIGGER,),
-        ).fetchone()
-    if trigger:
+        found = old(conn)
+    if found:
         db.write(work)
 
 

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 from helpers.raw_http import free_port, serve_process
+from helpers.scripted_server import RecordedRequest, Reply, ScriptedServer
 from helpers.sends import sms
 
 pytestmark = pytest.mark.slow
@@ -110,6 +112,36 @@ def test_the_guides_two_terminal_example_works_as_written(tmp_path: Path) -> Non
     assert (attempt["status"], json.loads(attempt["body"])["retId"]) == (200, "proxy-1")
     (received,) = upstream_inbox["messages"]
     assert received["body"] == message["body"]
+
+
+def test_one_gevent_worker_waits_for_many_upstreams_at_once_and_cuts_each_at_the_timeout(
+    tmp_path: Path,
+) -> None:
+    def script(request: RecordedRequest) -> Reply:
+        slow = "slow" in request.json()["text"]
+        return Reply(200, json={"ok": True}, delay=10.0 if slow else 1.0)
+
+    with (
+        ScriptedServer(script) as upstream,
+        serve_process(
+            tmp_path / "proxy", "--upstream", upstream.url, "--upstream-timeout", "3",
+            workers=1, command="proxy",
+        ) as base,
+        ThreadPoolExecutor(24) as pool,
+    ):  # fmt: skip
+
+        def send(text: str) -> tuple[int, float]:
+            started = time.monotonic()
+            answer = requests.post(f"{base}/sms", json=sms(text), timeout=60)
+            return answer.status_code, time.monotonic() - started
+
+        started = time.monotonic()
+        answers = list(pool.map(send, ["slow answer"] * 4 + ["quick answer"] * 20))
+        took = time.monotonic() - started
+    # Each waits in a greenlet of its own: together they take about the longest one.
+    assert [status for status, _ in answers] == [504] * 4 + [200] * 20
+    assert all(3 <= seconds < 6 for _, seconds in answers[:4])
+    assert took < 6
 
 
 # -- load -----------------------------------------------------------------------------

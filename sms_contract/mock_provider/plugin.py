@@ -48,8 +48,9 @@ def make_sms_provider(
     def make(tls: bool = True, **options: Any) -> SmsProvider:
         upstream = options.get("upstream")
         if isinstance(upstream, SmsProvider):  # a proxy in front of another fake provider
-            options["upstream"] = upstream.as_upstream()
-        key = repr((tls, sorted(options.items())))
+            upstream = options["upstream"] = upstream.as_upstream()
+        # An UpstreamConfig's repr hides its password; two passwords are two servers.
+        key = repr((tls, sorted(options.items()), getattr(upstream, "password", None)))
         if key not in servers:
             folder = tmp_path_factory.mktemp("sms-provider")
             config = provider_config(folder, **options)

@@ -421,8 +421,8 @@ def _exchange(upstream: UpstreamClient, req: Request, raw: bytes) -> Exchange:
 
 
 def pass_on(upstream: UpstreamClient, exchange: Exchange, **extra: Any) -> Response:
-    """The upstream's answer as the client gets it: its status, headers (less the
-    hop-by-hop ones) and body; without one, a 504 after the timeout, else a 502,
+    """The upstream's answer as the client gets it: its status line, headers (less
+    the hop-by-hop ones) and body; without one, a 504 after the timeout, else a 502,
     naming the cause (``extra`` goes into that problem)."""
     failure = exchange.failure
     if failure is not None:
@@ -432,7 +432,9 @@ def pass_on(upstream: UpstreamClient, exchange: Exchange, **extra: Any) -> Respo
         )
     assert exchange.status is not None
     headers = answer_headers(exchange)
-    response = Response(exchange.body, status=exchange.status, headers=headers)
+    # The status line as it came, reason phrase included ("202 Queued").
+    status = f"{exchange.status} {exchange.reason}" if exchange.reason else exchange.status
+    response = Response(exchange.body, status=status, headers=headers)
     if not any(name.lower() == "content-type" for name, _value in headers):
         del response.headers["Content-Type"]  # none came: pass none on
     return response

@@ -261,6 +261,11 @@ class UpstreamClient:
             failure = describe_network_error(error, self.where, timeout, ca_option=CA_OPTION)
             return Exchange(started_at, time.monotonic() - started, failure=failure)
         elapsed = time.monotonic() - started
+        if status < 200:  # http.client passes over 100 Continue; any other 1xx is no answer
+            failure = NetworkFailure(
+                "network", f"{self.where} answered {status}, an interim status, and no more"
+            )
+            return Exchange(started_at, elapsed, status, reason, answer_headers, failure=failure)
         if data is None:
             failure = NetworkFailure(
                 "too-large", f"the answer of {self.where} is over {MAX_ANSWER_BYTES} bytes"
@@ -333,6 +338,7 @@ def attempt_record(
         "auth": config.auth_mode,
         "insecure": config.insecure,
         "status": exchange.status,
+        "reason": exchange.reason,
         "outcome": exchange.outcome,
         "headers": _header_map(exchange.headers),
         "body": text[:BODY_EXCERPT_CHARS],

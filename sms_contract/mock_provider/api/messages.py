@@ -177,6 +177,7 @@ UPSTREAM_ATTEMPT = {
         },
         "insecure": {"type": "boolean", "description": "The certificate was not checked"},
         "status": {"type": ["integer", "null"], "description": "null: no answer"},
+        "reason": {"type": "string", "description": "The status line's reason phrase"},
         "outcome": {"enum": list(OUTCOMES)},
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "body": {"type": "string", "description": "The start of the answer's body"},

@@ -277,10 +277,10 @@ class UpstreamClient:
         self, method: str, headers: list[tuple[str, str]], body: bytes, deadline: float
     ) -> tuple[int, str, tuple[tuple[str, str], ...], bytes | None]:
         sock = socket.create_connection((self._host, self._port), timeout=_time_left(deadline))
-        # The request follows the TLS handshake's last message at once: with Nagle's
-        # algorithm it would wait for that message's (delayed) ACK, some 40 ms.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
+            # The request follows the TLS handshake's last message at once: with Nagle's
+            # algorithm it would wait for that message's (delayed) ACK, some 40 ms.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._context is not None:
                 sock.settimeout(_time_left(deadline))
                 sock = self._context.wrap_socket(sock, server_hostname=self._host)

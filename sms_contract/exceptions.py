@@ -18,6 +18,8 @@ The hierarchy::
     ├── QueryError (ValueError)          an admin API query parameter that cannot be used
     ├── UnknownSelector (ValueError)     a verify ``--only``/``--skip`` naming no check
     ├── Unreachable                      verify: the endpoint cannot be reached
+    │   └── TargetRefused                verify: an address the run may not connect to
+    ├── InvalidRunInput (ValueError)     verify: an option of a run that cannot be used
     ├── BudgetExhausted                  verify: a send past ``--max-sends``
     ├── CredentialsInClear               verify: credentials about to go over plain http
     └── OpenApiMissing                   verify: the provider OpenAPI is not installed
@@ -172,6 +174,21 @@ class UnknownSelector(SmsContractError, ValueError):
 
 class Unreachable(SmsContractError):
     """The endpoint cannot be reached at all: DNS, refused connection, timeout."""
+
+
+class TargetRefused(Unreachable):
+    """A connection the run may not make: the endpoint's address is not public
+    (``--verify-targets public``). Not an ``OSError``, so no HTTP library retries it
+    or reads it as a network failure: it ends the run."""
+
+
+class InvalidRunInput(SmsContractError, ValueError):
+    """An option of a verify run that cannot be used; ``field`` names it (``to``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 class BudgetExhausted(SmsContractError):

@@ -29,6 +29,7 @@ from sms_contract.contract_tests.evidence import (
     body_excerpt,
     excerpt,
 )
+from sms_contract.contract_tests.targets import Connector
 from sms_contract.core.credentials import basic_authorization
 from sms_contract.core.model import build_payload
 from sms_contract.exceptions import BudgetExhausted, CredentialsInClear, Unreachable
@@ -179,6 +180,7 @@ class Target:
     """The endpoint under test: one ``requests`` session, ``verify`` passed on
     every request, a send budget, and redaction of every secret.
 
+    ``connector`` opens every connection (``contract_tests.targets``).
     ``credentials_refused`` (why, when the URL is plain http) makes any request
     carrying credentials raise ``CredentialsInClear`` instead of leaving. Once
     the first ``SILENT_TIMEOUTS`` requests all went unanswered, every further
@@ -195,6 +197,7 @@ class Target:
         timeout: float = 10.0,
         max_sends: int = 20,
         credentials_refused: str | None = None,
+        connector: Connector | None = None,
     ) -> None:
         self.url = url
         self.credentials_refused = credentials_refused
@@ -212,6 +215,8 @@ class Target:
         self.redact = Redactor(login, (self._password, self._wrong_password))
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # Every connection goes through the connector (the address rule, pinned).
+        (connector or Connector()).mount(self.session)
 
     @property
     def sends_left(self) -> int:

@@ -20,6 +20,8 @@ The hierarchy::
     ├── Unreachable                      verify: the endpoint cannot be reached
     │   └── TargetRefused                verify: an address the run may not connect to
     ├── InvalidRunInput (ValueError)     verify: an option of a run that cannot be used
+    ├── TlsFailure                       verify: no TLS, or an invalid certificate, before any check
+    ├── VerifyBusy                       verify page: too many runs under way (retry later)
     ├── BudgetExhausted                  verify: a send past ``--max-sends``
     ├── CredentialsInClear               verify: credentials about to go over plain http
     └── OpenApiMissing                   verify: the provider OpenAPI is not installed
@@ -183,12 +185,28 @@ class TargetRefused(Unreachable):
 
 
 class InvalidRunInput(SmsContractError, ValueError):
-    """An option of a verify run that cannot be used; ``field`` names it (``to``)."""
+    """An option of a verify run that cannot be used; ``field`` names it (``to``) and
+    ``code`` the rule it breaks."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code
+
+
+class TlsFailure(SmsContractError):
+    """The endpoint's TLS cannot be used (no handshake, an invalid certificate): a run
+    started from the web refuses it up front, with the message of the check."""
+
+
+class VerifyBusy(SmsContractError):
+    """A web run refused for now: the client's run or too many runs are under way;
+    ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BudgetExhausted(SmsContractError):

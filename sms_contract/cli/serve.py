@@ -6,7 +6,7 @@ import ipaddress
 import json
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -14,7 +14,7 @@ from sms_contract.cli._common import fail
 from sms_contract.cli._state import require_state_dirs
 from sms_contract.exceptions import ConfigError, RuleError
 from sms_contract.exit_codes import EXIT_USAGE
-from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.config import ProviderConfig, VerifyTargets
 from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run
 from sms_contract.mock_provider.tls import LOCAL_HOSTS, TlsFiles
@@ -207,6 +207,23 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
 )
 @_option("--access-log", env="ACCESS_LOG", is_flag=True, help="Log every request.")
 @_option(
+    "--verify-targets",
+    env="VERIFY_TARGETS",
+    type=click.Choice(["public", "any", "off"]),
+    help="The verify page (/verify, /api/verify/runs): public checks public endpoints only "
+    "(no loopback, private, link-local, multicast or reserved address, checked on every "
+    "connection); any, any address; off removes the page and its API. "
+    "[default: any bound to loopback, else public]",
+)
+@_option(
+    "--verify-max-runs",
+    env="VERIFY_MAX_RUNS",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Verify runs under way at once on the whole server (429 past it; one per client).",
+)
+@_option(
     "--faults",
     "faults_file",
     env="FAULTS",
@@ -251,6 +268,8 @@ def serve(
     allowed_hosts: tuple[str, ...],
     sync: str,
     access_log: bool,
+    verify_targets: str | None,
+    verify_max_runs: int,
     faults_file: Path | None,
     fault_max_seconds: float,
 ) -> None:
@@ -281,6 +300,8 @@ def serve(
             sync=sync,  # type: ignore[arg-type]
             faults_file=faults_file,
             fault_max_seconds=fault_max_seconds,
+            verify_targets=_verify_targets(verify_targets, host),
+            verify_max_runs=verify_max_runs,
         )
     except ConfigError as error:
         fail(str(error), EXIT_USAGE)
@@ -348,6 +369,24 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def _verify_targets(given: str | None, host: str) -> VerifyTargets:
+    """``--verify-targets``, else ``any`` bound to loopback and ``public`` elsewhere: a
+    server others can reach checks public endpoints only unless told otherwise."""
+    if given is None:
+        return "any" if is_loopback(host) else "public"
+    return cast(VerifyTargets, given)
+
+
+def _verify_line(config: ProviderConfig, base: str) -> str:
+    if config.verify_targets == "off":
+        return "  verify     off"
+    reach = "public endpoints only" if config.verify_targets == "public" else "any endpoint"
+    return (
+        f"  verify     {base}/verify   checks {reach}, at most {config.verify_max_runs} "
+        "run(s) at once"
+    )
+
+
 def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool) -> str:
     host = {"0.0.0.0": "localhost", "::": "localhost", "::1": "[::1]"}.get(
         options.host, options.host
@@ -369,6 +408,7 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
         f"  database   {config.db_path}",
         f"  faults     {config.faults_file or 'none'}   API {base}/api/faults   "
         f"magic recipients +447700900xxx (docs/faults.md)",
+        _verify_line(config, base),
     ]
     if options.tls and not custom_cert:
         lines.append(f"  CA         {options.tls.ca_cert}   (give it to clients: --cacert)")

@@ -12,6 +12,8 @@ from sms_contract.mock_provider.faults.rules import parse_rules
 
 AuthMode = Literal["none", "any", "strict"]
 SyncMode = Literal["normal", "full"]
+#: Which endpoints the verify page may check (``off``: no page, no API).
+VerifyTargets = Literal["public", "any", "off"]
 
 
 def _header_safe(token: str) -> bool:
@@ -69,6 +71,11 @@ class ProviderConfig:
     #: Host names the server answers to (any Host when ``None``): ``serve`` bound
     #: to a loopback address allows ``localhost``, ``127.0.0.1`` and ``::1``.
     allowed_hosts: tuple[str, ...] | None = None
+    #: The verify page and ``/api/verify/runs``: ``public`` checks public addresses only
+    #: (``serve``'s default off loopback), ``any`` any address, ``off`` removes both.
+    verify_targets: VerifyTargets = "any"
+    #: Verify runs under way at once on the whole server (429 past it).
+    verify_max_runs: int = 2
 
     def __post_init__(self) -> None:
         _check_faults(self)
@@ -104,6 +111,12 @@ class ProviderConfig:
             raise ConfigError("the longest wait must be between 0 and 3600 seconds")
         if self.max_messages < 1:
             raise ConfigError("the inbox must keep at least one message")
+        if self.verify_targets not in ("public", "any", "off"):
+            raise ConfigError(
+                f"verify targets must be public, any or off, not {self.verify_targets!r}"
+            )
+        if not 1 <= self.verify_max_runs <= 100:
+            raise ConfigError("the verify runs at once must be between 1 and 100")
 
 
 def default_wait(config: ProviderConfig) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sms_contract import __version__
 from sms_contract.mock_provider import send
-from sms_contract.mock_provider.api import faults, messages, meta
+from sms_contract.mock_provider.api import faults, messages, meta, verify
 from sms_contract.mock_provider.api.spec import PROBLEM, VIOLATION, component
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.schema import load_schema
@@ -52,7 +52,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
     if config.auth == "none":
         security.append({})
     paths: dict[str, Any] = {}
-    for module in (send, messages, faults, meta):
+    for module in (send, messages, faults, verify, meta):
         paths.update(module.openapi_paths(config))
     return {
         "openapi": "3.1.0",
@@ -75,6 +75,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                 "Accepted": ACCEPTED,
                 "Message": messages.MESSAGE,
                 **faults.openapi_schemas(config),
+                **verify.openapi_schemas(config),
             },
         },
     }

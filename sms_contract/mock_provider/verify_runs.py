@@ -59,6 +59,7 @@ REACH_SECONDS = 30.0
 #: Bounds of the request's texts.
 MAX_URL = 2048
 MAX_SECRET = 1024
+MAX_CA = 32 * 1024
 MAX_SELECTORS = 64
 
 #: Every field of a run request, as the API names them.
@@ -167,7 +168,7 @@ def parse_run_request(data: Mapping[str, Any]) -> RunRequest:
             raise InvalidRunInput("password", "password is required with login", "required")
     elif password is not None:
         raise InvalidRunInput("password", "password needs login", "required")
-    cacert = _ca(_text(data, "cacert", 64 * 1024))
+    cacert = _ca(_text(data, "cacert", MAX_CA))
     only, skip = _selectors(data, "only"), _selectors(data, "skip")
     check_selection(only, skip)
     max_sends = data.get("maxSends", MAX_SENDS)

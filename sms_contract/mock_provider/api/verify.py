@@ -36,7 +36,7 @@ from sms_contract.mock_provider.api.spec import (
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
-from sms_contract.mock_provider.verify_runs import MAX_SECRET, MAX_SENDS, MAX_URL
+from sms_contract.mock_provider.verify_runs import MAX_CA, MAX_SECRET, MAX_SENDS, MAX_URL
 
 blueprint = Blueprint("verify", __name__)
 blueprint.before_request(guard_api_for_ui)
@@ -181,7 +181,7 @@ RUN_REQUEST = {
         },
         "cacert": {
             "type": "string",
-            "maxLength": 64 * 1024,
+            "maxLength": MAX_CA,
             "description": "The CA certificate(s) to trust for the endpoint, PEM text",
         },
         "only": _SELECTORS,

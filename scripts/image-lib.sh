@@ -107,9 +107,11 @@ build_local_base() {
         perl libperl5.36 perl-modules-5.36 libgdbm-compat4)
     tarball=$(mktemp --suffix=.tar)
     say "building the local base image $name from Debian's packages ($codename)"
-    # Essential packages and python3 only; no documentation, manuals or
-    # translations; perl and usrmerge (needed only to set the system up) leave.
-    mmdebstrap --quiet --variant=essential --include=usr-is-merged,python3,python3-venv \
+    # Essential packages, python3 and the C++ runtime (greenlet, under gevent,
+    # links to it) only; no documentation, manuals or translations; perl and
+    # usrmerge (needed only to set the system up) leave.
+    mmdebstrap --quiet --variant=essential \
+        --include=usr-is-merged,python3,python3-venv,libstdc++6 \
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
         --dpkgopt='path-exclude=/usr/share/locale/*' \
         --dpkgopt='path-include=/usr/share/locale/locale.alias' \
@@ -141,7 +143,8 @@ find_base() {
     fi
     local codename
     codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
-    LOCAL_BASE=localhost/sms-contract-base:${codename:-bookworm}
+    # The tag names what the base holds: a new list of packages makes a new base.
+    LOCAL_BASE=localhost/sms-contract-base:${codename:-bookworm}-2
     if image_exists "$DEFAULT_BASE"; then
         BASE=$DEFAULT_BASE
     elif image_exists "$LOCAL_BASE"; then

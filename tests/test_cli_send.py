@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers.cli import one_error_line
+from helpers.raw_http import free_port
 from helpers.scripted_server import Reply
 
 from sms_contract.cli import cli
@@ -27,19 +28,6 @@ def run(*args: str, input: str | None = None, env: dict[str, str] | None = None)
     if result.exception is not None:
         assert isinstance(result.exception, SystemExit), repr(result.exception)
     return result
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- dry run ----------------------------------------------------------------------

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import random
-import socket
 import time
 from email.utils import formatdate
 
 import pytest
+from helpers.raw_http import free_port
 from helpers.scripted_server import Reply
 
 from sms_contract.core.credentials import basic_authorization, parse_basic
@@ -33,12 +33,6 @@ SLACK = 0.4
 @pytest.fixture
 def payload():
     return build_payload("+33612345678", "Votre RDV est confirmé 😀", sender="INOCX")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def https_client(server, ca_bundle, **kwargs):

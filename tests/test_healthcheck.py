@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers.cli import one_error_line
+from helpers.raw_http import free_port
 from helpers.scripted_server import Reply
 
 from sms_contract.cli import cli
@@ -25,19 +26,6 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit | None), repr(result.exception)
     return result
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -146,8 +146,7 @@ CASES: dict[str, Bad] = {
     "body-whitespace-only": malformed(b" \r\n\t ", "empty_body"),
     "post-without-content-length": Bad(
         (
-            f"POST {SEND} HTTP/1.1\r\nHost: localhost\r\n"
-            "Content-Type: application/json\r\n\r\n"
+            f"POST {SEND} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\r\n"
         ).encode(),
         400,
         "empty_body",

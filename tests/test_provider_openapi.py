@@ -31,6 +31,11 @@ CONFIG_OPTIONS: dict[str, Any] = {"max_wait": 0.2, "max_messages": 500}
 #: and credits must match the text: 422, SPEC.md), and a retId the generator reuses
 #: with another body is a conflict (409). Both are documented answers.
 SETTINGS = """
+# A body over the size limit is refused before it is read (413): a refusal too.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422",
+                     "428", "429", "5xx"]
+
 [[operations]]
 include-path-regex = "/sms$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422"]

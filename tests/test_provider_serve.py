@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 import requests
+from helpers.raw_http import free_port
+from helpers.sends import sms as valid_sms
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +37,6 @@ LOGIN, PASSWORD = "inocx", "s3cret with a space"
 #: Bounds on waiting (never assertions on speed): start-up and shutdown.
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -115,15 +110,7 @@ def stop(served: Served) -> None:
 
 def sms(ret_id: str) -> dict[str, Any]:
     """A valid payload with ``ret_id``."""
-    return {
-        "type": "NOTIFICATION",
-        "sender": "INOCX",
-        "to": "+33612345678",
-        "retId": ret_id,
-        "isUnicode": False,
-        "text": "Votre code de confirmation est 482913",
-        "credits": 1,
-    }
+    return valid_sms("Votre code de confirmation est 482913", retId=ret_id)
 
 
 def metric(served: Served, name: str, namespace: str) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers.cli import one_error_line
 
 from sms_contract.cli import cli
 from sms_contract.mock_provider.tls import TlsFiles, ensure_local_tls
@@ -26,13 +27,6 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Result:
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     return result
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def test_a_state_dir_that_is_a_file_is_a_usage_error_naming_the_variable(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -159,14 +160,28 @@ def test_the_checker_reports_unreadable_json_as_a_violation(client: FlaskClient)
     assert "invalid_json" in html and "Invalid" in html
 
 
-def test_the_checker_strict_box_turns_unknown_fields_into_violations(
+def test_the_checker_reading_unknown_fields_reject_turns_unknown_fields_into_violations(
     client: FlaskClient,
 ) -> None:
     body = build_payload("+33612345678", "Bonjour", sender="INOCX").to_json_dict()
     text = json.dumps({**body, "extra": 1})
     assert "✓ Valid" in client.post("/check", data={"body": text}).get_data(as_text=True)
-    strict = client.post("/check", data={"body": text, "strict": "1"}).get_data(as_text=True)
+    strict = client.post(
+        "/check", data={"body": text, "reading-unknown-fields": "reject"}
+    ).get_data(as_text=True)
     assert "✗ Invalid: 1 violation(s)" in strict
+
+
+def test_the_checker_takes_the_servers_readings_and_refuses_an_unknown_value(
+    tmp_path: Path,
+) -> None:
+    client = make_app(tmp_path, readings="unicode=exact").test_client()
+    page = client.get("/check").get_data(as_text=True)
+    assert '<option value="exact" selected' in page
+    answer = client.post("/check", data={"body": "{}", "reading-credits": "lots"})
+    assert answer.status_code == 400
+    shown = html.unescape(answer.get_data(as_text=True))
+    assert "unknown value 'lots' for the reading credits" in shown and "concatenated" in shown
 
 
 def test_the_spec_page_says_so_when_the_spec_is_missing(

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import helpers.sends
 import pytest
 from ui_screenshots import chromium_path, launch, take
 
-from sms_contract import analyze, build_payload
+from sms_contract import analyze
 from sms_contract.mock_provider.testing import LiveProvider, SmsProvider, provider_config
 
 pytestmark = [
@@ -80,8 +81,8 @@ def tab(browser: Any, server: LiveProvider) -> Iterator[Tab]:
     context.close()
 
 
-def sms_body(text: str, **options: Any) -> dict[str, Any]:
-    return build_payload("+33612345678", text, sender="INOCX", **options).to_json_dict()
+def sms_body(text: str, **fields: Any) -> dict[str, Any]:
+    return helpers.sends.sms(text, **fields)
 
 
 def rows(tab: Tab) -> Any:

@@ -215,8 +215,7 @@ def test_list_checks_prints_every_check_id():
 
 
 def test_without_a_url_the_built_in_fake_provider_is_checked_and_passes():
-    # payload.credits-simple is advice to its default reading credits=concatenated.
-    result = run_verify("--skip", "tls.legacy-refused", "--skip", "payload.credits-simple")
+    result = run_verify("--skip", "tls.legacy-refused")
     assert result.exit_code == 0, result.output
     assert "PASS: every MUST check passed; 0 SHOULD advice" in result.stdout
 

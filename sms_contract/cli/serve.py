@@ -10,8 +10,9 @@ from typing import Any, cast
 
 import click
 
-from sms_contract.cli._common import fail
+from sms_contract.cli._common import fail, reading_option
 from sms_contract.cli._state import require_state_dirs
+from sms_contract.core.readings import DEFAULTS, Readings
 from sms_contract.exceptions import ConfigError, RuleError
 from sms_contract.exit_codes import EXIT_USAGE
 from sms_contract.mock_provider.config import ProviderConfig, VerifyTargets
@@ -144,7 +145,13 @@ def _read_credentials(pairs: tuple[str, ...], file: Path | None) -> tuple[tuple[
     type=click.Path(path_type=Path, dir_okay=False),
     help="A file of LOGIN:PASSWORD lines (keeps passwords out of the process list).",
 )
-@_option("--strict-fields", env="STRICT_FIELDS", is_flag=True, help="Refuse unknown fields.")
+@reading_option
+@_option(
+    "--strict-fields",
+    env="STRICT_FIELDS",
+    is_flag=True,
+    help="Refuse unknown fields (the same as --reading unknown-fields=reject).",
+)
 @_option("--max-body", env="MAX_BODY", default=65536, show_default=True, type=click.IntRange(1024))
 @_option(
     "--max-messages", env="MAX_MESSAGES", default=100_000, show_default=True, type=click.IntRange(1)
@@ -256,6 +263,7 @@ def serve(
     auth: str,
     credentials: tuple[str, ...],
     credentials_file: Path | None,
+    readings: Readings,
     strict_fields: bool,
     max_body: int,
     max_messages: int,
@@ -288,6 +296,7 @@ def serve(
             send_path=send_path,
             auth=auth,  # type: ignore[arg-type]
             credentials=_read_credentials(credentials, credentials_file),
+            readings=readings,
             strict_fields=strict_fields,
             max_body_bytes=max_body,
             max_messages=max_messages,
@@ -405,6 +414,9 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
         f"  inbox      {base}/   API {base}/api/messages   OpenAPI {base}/openapi.json",
         f"  auth       {config.auth}"
         + (f" ({len(config.credentials)} login(s))" if config.auth == "strict" else ""),
+        f"  readings   {config.readings}"
+        + ("   (the defaults)" if config.readings == DEFAULTS else "")
+        + "   (sms-contract readings)",
         f"  database   {config.db_path}",
         f"  faults     {config.faults_file or 'none'}   API {base}/api/faults   "
         f"magic recipients +447700900xxx (docs/faults.md)",

@@ -2,8 +2,8 @@
 
 Each check has a stable id, a level and the rule it checks:
 
-- ``MUST``: the documented contract (CONTRACT.md, "as documented"); a failure
-  makes the run fail (exit code 1).
+- ``MUST``: the documented contract (SPEC.md, the fields and rules the platform
+  documents); a failure makes the run fail (exit code 1).
 - ``SHOULD``: one of the project's readings, or good practice; a failure is
   advice.
 - ``INFO``: facts worth knowing; never a failure.

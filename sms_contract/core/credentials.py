@@ -1,4 +1,4 @@
-"""Provider credentials: the login character set and HTTP Basic (CONTRACT reading 2)."""
+"""Provider credentials: the login character set and HTTP Basic (SPEC.md reading 2)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """GSM 03.38 / UCS-2 analysis of an SMS text: encoding, units, credits and parts.
 
 This module is the only home of the GSM 03.38 tables and of the credit formulas
-(CONTRACT.md readings 6 and 7): concatenated parts, and the ``simple`` reading of
+(SPEC.md readings 6 and 7): concatenated parts, and the ``simple`` reading of
 the help page's sentence. Everything else in the project imports them.
 """
 

@@ -51,7 +51,7 @@ class SmsType(StrEnum):
 
 
 def sender_is_set(sender: str | None) -> bool:
-    """CONTRACT reading 4: absent, ``None`` and ``""`` all mean "not set"."""
+    """SPEC.md reading 4: absent, ``None`` and ``""`` all mean "not set"."""
     return sender is not None and sender != ""
 
 

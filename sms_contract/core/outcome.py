@@ -1,4 +1,4 @@
-"""How to read a provider's answer (CONTRACT reading 9), in one place.
+"""How to read a provider's answer (SPEC.md reading 9), in one place.
 
 The contract does not say what a provider answers. This project reads any
 ``2xx`` as accepted, a ``4xx`` other than ``408``/``429`` as a permanent

@@ -1,6 +1,6 @@
 """The readings: each point the platform's help page leaves open, as a named switch.
 
-This module is the one home of the readings (CONTRACT.md readings 5, 6, 7 and
+This module is the one home of the readings (SPEC.md readings 5, 6, 7 and
 10). Each has a name, its values and what each accepts, a default, a strict
 value and one line of why. The default refuses only what a provider would
 deliver or bill wrongly and warns about the rest; the strict value is the rule

@@ -1,4 +1,4 @@
-"""Who may send: the auth modes of the fake provider (CONTRACT reading 2)."""
+"""Who may send: the auth modes of the fake provider (SPEC.md reading 2)."""
 
 from __future__ import annotations
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from sms_contract.core.credentials import check_login
-from sms_contract.exceptions import ConfigError, RuleError
+from sms_contract.core.readings import DEFAULTS, Readings, parse_readings
+from sms_contract.exceptions import ConfigError, ReadingError, RuleError
 from sms_contract.mock_provider.faults.rules import parse_rules
 
 AuthMode = Literal["none", "any", "strict"]
@@ -19,6 +21,20 @@ VerifyTargets = Literal["public", "any", "off"]
 def _header_safe(token: str) -> bool:
     """Printable ASCII without spaces: what a header carries the same in every client."""
     return bool(token) and all("!" <= char <= "~" for char in token)
+
+
+def _readings(given: Readings | Mapping[str, str] | str, strict_fields: bool) -> Readings:
+    """``given`` as ``Readings``; ``strict_fields`` forces ``unknown-fields=reject``."""
+    try:
+        if isinstance(given, str):
+            readings = parse_readings([given])
+        elif isinstance(given, Readings):
+            readings = given
+        else:
+            readings = Readings.from_mapping(given)
+    except ReadingError as error:
+        raise ConfigError(str(error)) from None
+    return replace(readings, unknown_fields="reject") if strict_fields else readings
 
 
 def _check_faults(config: ProviderConfig) -> None:
@@ -44,6 +60,11 @@ class ProviderConfig:
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     realm: str = "sms-contract"
     max_body_bytes: int = 64 * 1024
+    #: The readings of the contract the sends are judged under (``core/readings.py``):
+    #: a ``Readings``, a mapping (``{"unicode": "exact"}``) or a string
+    #: (``"unicode=exact credits=simple"``), read over the defaults.
+    readings: Readings = DEFAULTS
+    #: Refuse unknown fields: the same as the reading ``unknown-fields=reject``.
     strict_fields: bool = False
     max_messages: int = 100_000
     admin_token: str | None = field(default=None, repr=False)
@@ -78,6 +99,7 @@ class ProviderConfig:
     verify_max_runs: int = 2
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "readings", _readings(self.readings, self.strict_fields))
         _check_faults(self)
         if not self.send_path.startswith("/") or self.send_path.startswith(("/api", "/ns/")):
             raise ConfigError(

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from sms_contract import __version__
+from sms_contract.core.readings import payload_schema
 from sms_contract.mock_provider import send
 from sms_contract.mock_provider.api import faults, messages, meta, verify
 from sms_contract.mock_provider.api.spec import PROBLEM, VIOLATION, component
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.schema import load_schema
 
 ACCEPTED = {
     "type": "object",
@@ -33,16 +33,10 @@ ACCEPTED = {
 
 
 def send_schema(config: ProviderConfig) -> dict[str, Any]:
-    """The JSON Schema of a send body as this server accepts it: the shipped
-    schema, with unknown fields allowed unless they are refused."""
-    payload = load_schema()
-    for key in ("$schema", "$id"):
-        payload.pop(key)
-    if not config.strict_fields:
-        payload["additionalProperties"] = True
-        payload["description"] = (
-            payload.get("description", "") + " Unknown fields are accepted with a warning."
-        ).strip()
+    """The JSON Schema of a send body as this server accepts it: the shipped schema
+    under the readings in force (unknown fields, the ``to`` forms...)."""
+    payload = payload_schema(config.readings)
+    payload.pop("$schema", None)
     return payload
 
 

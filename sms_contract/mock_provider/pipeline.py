@@ -34,6 +34,7 @@ from flask import Request, Response, jsonify
 from werkzeug.exceptions import ClientDisconnected
 
 from sms_contract.core.findings import Violation
+from sms_contract.core.readings import Readings
 from sms_contract.core.validation import check_document, parse_object
 from sms_contract.exceptions import BodyError
 from sms_contract.mock_provider.auth import AuthResult, authenticate, challenge, redacted_headers
@@ -108,7 +109,7 @@ def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
         return jsonify(status="ok", namespace=namespace, login=auth.login)
     body = read_body(req, state.config)
     verdict = judge(state.config, screen(req, body) or parse(body))
-    item = received(namespace, req, auth, body, verdict)
+    item = received(namespace, req, auth, body, verdict, state.config.readings)
     plan = plan_faults(state, item)
     if plan is not None and plan.answers:
         return faults.answer(state, item, plan, started, challenge(state.config))
@@ -241,7 +242,7 @@ def judge(config: ProviderConfig, parsed: dict[str, Any] | Refusal) -> Verdict:
     """The contract's verdict on a parsed payload (a refusal passes through)."""
     if isinstance(parsed, Refusal):
         return Verdict(None, parsed)
-    check = check_document(parsed, strict_fields=config.strict_fields)
+    check = check_document(parsed, readings=config.readings)
     warnings = tuple(check.warnings)
     if check.violations:
         count = len(check.violations)
@@ -253,7 +254,12 @@ def judge(config: ProviderConfig, parsed: dict[str, Any] | Refusal) -> Verdict:
 
 
 def received(
-    namespace: str, req: Request, auth: AuthResult, body: Body, verdict: Verdict
+    namespace: str,
+    req: Request,
+    auth: AuthResult,
+    body: Body,
+    verdict: Verdict,
+    readings: Readings,
 ) -> Received:
     """The inbox record of a judged send."""
     refusal = verdict.refusal
@@ -271,6 +277,7 @@ def received(
         client=req.remote_addr,
         login=auth.login,
         refusal=None if refusal is None else (refusal.slug, refusal.detail),
+        readings=readings.to_dict(),
     )
 
 

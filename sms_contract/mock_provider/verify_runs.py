@@ -39,6 +39,7 @@ from sms_contract.contract_tests.inputs import (
 )
 from sms_contract.contract_tests.reports import build, check_entry
 from sms_contract.contract_tests.runner import DEFAULT_MAX_SENDS, Options, Result, Runner
+from sms_contract.core.readings import DEFAULTS
 from sms_contract.exceptions import InvalidRunInput, TlsFailure, Unreachable
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.limits import run_deadline
@@ -312,6 +313,8 @@ def _options(request: RunRequest, ca_file: str | None, config: ProviderConfig) -
         only=request.only,
         skip=request.skip,
         targets="public" if config.verify_targets == "public" else "any",
+        # As the verify command: payloads built under the default readings.
+        readings=DEFAULTS.to_dict(),
     )
 
 

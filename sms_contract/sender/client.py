@@ -2,7 +2,7 @@
 
 ``ProviderClient`` does what the platform does: it refuses a URL that is not
 ``https://``, checks the login's character set, sends HTTP Basic and the JSON
-body through one ``requests.Session``, and reads the answer as CONTRACT
+body through one ``requests.Session``, and reads the answer as SPEC.md
 reading 9 says (see :mod:`sms_contract.core.outcome`).
 """
 
@@ -235,7 +235,7 @@ class ConnectionOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionCheck:
-    """What the "Test connection" button would show (CONTRACT reading 3)."""
+    """What the "Test connection" button would show (SPEC.md reading 3)."""
 
     outcome: ConnectionOutcome
     message: str
@@ -458,7 +458,7 @@ class ProviderClient:
     # its ``status_forcelist`` would be a second copy of the classification that
     # lives in ``outcome.classify``. The loop below is short and owns all four.
     def send(self, payload: SmsPayload) -> SendResult:
-        """POST ``payload``; retry what CONTRACT reading 9 calls retryable.
+        """POST ``payload``; retry what SPEC.md reading 9 calls retryable.
 
         Every attempt sends the same bytes, hence the same ``retId``. Returns a
         ``SendResult`` on a 2xx; raises ``ProviderRejected`` on a permanent
@@ -543,7 +543,7 @@ class ProviderClient:
         )
 
     def test_connection(self) -> ConnectionCheck:
-        """CONTRACT reading 3: an authenticated ``GET`` on the URL (``HEAD`` when
+        """SPEC.md reading 3: an authenticated ``GET`` on the URL (``HEAD`` when
         ``GET`` answers 405); 2xx is ok, 401/403 bad credentials. No retry."""
         started = time.monotonic()
         method = "GET"

@@ -19,6 +19,7 @@ from sms_contract.mock_provider.api.guard import guard_api
 from sms_contract.mock_provider.api.query import bad_query, namespace_arg
 from sms_contract.mock_provider.api.spec import (
     BAD_QUERY,
+    DELETED,
     JSON,
     NAMESPACE_QUERY,
     admin_operation,
@@ -115,11 +116,6 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
         "required": ["magic"],
         "properties": {"magic": {"type": "array", "items": stored}},
     }
-    deleted = {
-        "type": "object",
-        "required": ["deleted"],
-        "properties": {"deleted": {"type": "integer"}},
-    }
     rule_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     body = {"required": True, "content": {JSON: {"schema": rule}}}
     return {
@@ -148,7 +144,7 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
                 config,
                 "faults",
                 "Delete every rule, or those scoped to a namespace",
-                {"200": json_answer(deleted, "How many"), "400": BAD_QUERY},
+                {"200": json_answer(DELETED, "How many"), "400": BAD_QUERY},
                 parameters=[NAMESPACE_QUERY],
                 writes=True,
             ),

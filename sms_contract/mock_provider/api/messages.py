@@ -21,6 +21,7 @@ from sms_contract.mock_provider.api.query import (
 )
 from sms_contract.mock_provider.api.spec import (
     BAD_QUERY,
+    DELETED,
     NAMESPACE_QUERY,
     admin_operation,
     component,
@@ -141,15 +142,15 @@ MESSAGE = {
         "durationMs": {"type": ["number", "null"]},
         "faults": {"type": "array"},
         "response": {"type": ["object", "null"], "description": "The answer that was sent"},
+        "readings": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": "string"},
+            "description": "The readings the send was judged under",
+        },
     },
 }
 
 _TEXT = {"type": "string", "maxLength": MAX_TEXT}
-_DELETED = {
-    "type": "object",
-    "required": ["deleted"],
-    "properties": {"deleted": {"type": "integer"}},
-}
 
 
 def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
@@ -207,7 +208,7 @@ def openapi_paths(config: ProviderConfig) -> dict[str, Any]:
                 config,
                 "messages",
                 "Clear the inbox, or one namespace, and start its fault counts again",
-                {"200": json_answer(_DELETED, "How many were deleted"), "400": BAD_QUERY},
+                {"200": json_answer(DELETED, "How many were deleted"), "400": BAD_QUERY},
                 parameters=[NAMESPACE_QUERY],
                 writes=True,
             ),

@@ -28,8 +28,14 @@ _SERVED = {
 @blueprint.get("/healthz")
 def health() -> Response:
     """Liveness and readiness: the inbox answers."""
-    provider().counters()
-    return jsonify(status="ok", version=__version__, schemaVersion=documents.schema_version())
+    state = provider()
+    state.counters()
+    return jsonify(
+        status="ok",
+        version=__version__,
+        schemaVersion=documents.schema_version(),
+        readings=state.config.readings.to_dict(),
+    )
 
 
 @blueprint.get("/metrics")
@@ -82,11 +88,16 @@ def openapi_paths(_config: ProviderConfig) -> dict[str, Any]:
 
     health = {
         "type": "object",
-        "required": ["status", "version", "schemaVersion"],
+        "required": ["status", "version", "schemaVersion", "readings"],
         "properties": {
             "status": {"const": "ok"},
             "version": {"type": "string"},
             "schemaVersion": {"type": "string"},
+            "readings": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "The readings of the contract in force",
+            },
         },
     }
     text = {"text/plain": {"schema": {"type": "string"}}}

@@ -47,6 +47,13 @@ NAMESPACE_SCHEMA = {
 
 JSON = "application/json"
 
+#: The answer of a delete: how many were deleted.
+DELETED = {
+    "type": "object",
+    "required": ["deleted"],
+    "properties": {"deleted": {"type": "integer"}},
+}
+
 
 def json_answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
     """A JSON answer with ``schema``."""

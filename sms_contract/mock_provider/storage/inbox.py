@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS messages (
     duration_ms REAL,
     attempts INTEGER NOT NULL DEFAULT 1,
     faults TEXT NOT NULL DEFAULT '[]',
-    response TEXT
+    response TEXT,
+    readings TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted_ret_id
     ON messages (namespace, ret_id) WHERE status = 'accepted';
@@ -75,9 +76,9 @@ END;
 _COLUMNS = (
     "id, namespace, received_at, last_seen_at, status, http_status, ret_id, recipient, "
     "type, sender, text, login, body, body_hash, payload, violations, warnings, headers, "
-    "client, duration_ms, faults, response"
+    "client, duration_ms, faults, response, readings"
 )
-_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 22)})"
+_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
 #: One statement for an accepted send: a new row, or the retry of an accepted
 #: retId with the same body (attempts + 1); no row comes back for a conflict.
 _UPSERT = (
@@ -116,6 +117,8 @@ class Received:
     duration_ms: float | None = None
     faults: tuple[dict[str, Any], ...] = ()
     refusal: tuple[str, str] | None = None
+    #: The readings the send was judged under (``Readings.to_dict()``).
+    readings: dict[str, str] | None = None
     received_at: float = field(default_factory=time.time)
 
     def field_text(self, name: str) -> str | None:
@@ -175,6 +178,7 @@ class Inbox:
         self.max_messages = max_messages
         self._db = db
         self._db.reader().executescript(_SCHEMA)
+        _add_missing_columns(self._db)
 
     # -- writing ----------------------------------------------------------------
 
@@ -297,6 +301,24 @@ class Inbox:
         return [row[0] for row in rows]
 
 
+#: Columns added since the first release: an older inbox file gets them on open.
+_ADDED_COLUMNS = {"readings": "TEXT"}
+
+
+def _add_missing_columns(db: SharedDatabase) -> None:
+    present = {row[1] for row in db.reader().execute("PRAGMA table_info(messages)")}
+    missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in present}
+    if missing:
+
+        def work(conn: sqlite3.Connection, _batch: dict[str, Any]) -> None:
+            now = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+            for name, kind in missing.items():
+                if name not in now:  # another worker may have added it meanwhile
+                    conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+
+        db.write(work)
+
+
 def _where(where: MessageFilter) -> tuple[list[str], list[Any]]:
     columns = {
         "namespace": where.namespace,
@@ -346,6 +368,7 @@ def _row(message_id: int, item: Received, response: dict[str, Any]) -> tuple[Any
         item.duration_ms,
         _dump(list(item.faults)),
         _dump(response),
+        _dump(item.readings),
     )
 
 
@@ -389,4 +412,5 @@ def _message(row: sqlite3.Row) -> dict[str, Any]:
         "durationMs": row["duration_ms"],
         "faults": load("faults"),
         "response": load("response"),
+        "readings": load("readings"),
     }

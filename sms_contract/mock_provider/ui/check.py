@@ -9,7 +9,9 @@ import markdown
 from flask import render_template, request
 
 from sms_contract import schema as documents
+from sms_contract.core.readings import READINGS, Readings
 from sms_contract.core.validation import check_body
+from sms_contract.exceptions import ReadingError
 from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.ui.blueprint import blueprint
 from sms_contract.mock_provider.ui.render import annotate, findings, pretty, text_view
@@ -26,17 +28,23 @@ _EXAMPLE = {
 
 
 @blueprint.route("/check", methods=["GET", "POST"])
-def check() -> str:
-    """Paste a payload, see every violation and warning and what the text costs."""
+def check() -> tuple[str, int] | str:
+    """Paste a payload, see every violation and warning and what the text costs,
+    under the readings chosen (the server's by default)."""
     config = provider().config
     body = request.form.get("body") if request.method == "POST" else None
-    strict = bool(request.form.get("strict")) if body is not None else config.strict_fields
     context: dict[str, Any] = {"body": body if body is not None else pretty(_EXAMPLE)}
+    try:
+        readings = _chosen_readings(config.readings)
+    except ReadingError as error:
+        context.update(reading_error=str(error), readings=config.readings.to_dict())
+        return _page(context), 400
+    context["readings"] = readings.to_dict()
     if body is not None:
         if len(body.encode("utf-8")) > config.max_body_bytes:
             context["too_large"] = config.max_body_bytes
         else:
-            verdict = check_body(body, strict_fields=strict)
+            verdict = check_body(body, readings=readings)
             found = findings(
                 [v.to_dict() for v in verdict.violations],
                 [w.to_dict() for w in verdict.warnings],
@@ -50,7 +58,21 @@ def check() -> str:
                 annotated=annotate(payload, found) if payload is not None else None,
                 text=text_view(text, payload) if isinstance(text, str) and text else None,
             )
-    return render_template("check.html", active="check", strict=strict, **context)
+    return _page(context)
+
+
+def _chosen_readings(server: Readings) -> Readings:
+    """The server's readings, with those the form chose (``reading-<name>`` fields)."""
+    chosen = {
+        reading.name: request.form[f"reading-{reading.name}"]
+        for reading in READINGS
+        if request.form.get(f"reading-{reading.name}")
+    }
+    return Readings.from_mapping(chosen, server)
+
+
+def _page(context: dict[str, Any]) -> str:
+    return render_template("check.html", active="check", catalogue=READINGS, **context)
 
 
 def _object_or_none(body: str) -> dict[str, Any] | None:

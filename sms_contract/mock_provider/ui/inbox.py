@@ -195,12 +195,14 @@ def _stream(
         version = state.changes()
         if version != seen:
             data, tag, fresh = pages.page(where, looked)
-            if fresh:  # else a page from before the change: ask again next time
+            # A page computed before the change was seen may predate it (a clear,
+            # say): never send it; ask again next time.
+            if fresh:
                 seen = version
-            if tag != last:
-                last = tag
-                quiet_since = time.monotonic()
-                yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
+                if tag != last:
+                    last = tag
+                    quiet_since = time.monotonic()
+                    yield f"id: {tag}\nevent: inbox\ndata: {json.dumps(data)}\n\n"
         now = time.monotonic()
         if now - started >= STREAM_SECONDS:
             return

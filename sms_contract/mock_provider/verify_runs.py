@@ -273,6 +273,8 @@ class WebRuns:
         except gevent.Timeout:
             self.store.interrupt(run_id, f"stopped: a run may last {RUN_SECONDS:g} s at most")
         except Exception as error:
+            if self.store.closed:  # the server stopped under the run: its next start says so
+                return
             # The traceback holds code, not values; its message is redacted all the same.
             trace = redact("".join(traceback.format_exception(error)))
             _log.error("verify run %s failed:\n%s", run_id, trace)

@@ -220,6 +220,11 @@ class SharedDatabase:
             db.execute(f"PRAGMA synchronous = {self._sync}")
         return db
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called: no connection opens any more."""
+        return self._closed
+
     def reader(self) -> sqlite3.Connection:
         """This thread's connection, for reading."""
         db: sqlite3.Connection | None = getattr(self._local, "db", None)

@@ -81,6 +81,11 @@ class VerifyRunStore:
         self.longest_seconds = longest_seconds
         self._db.reader().executescript(_SCHEMA)
 
+    @property
+    def closed(self) -> bool:
+        """Whether the database was closed (the server is stopping)."""
+        return self._db.closed
+
     # -- writing ----------------------------------------------------------------
 
     def reserve(

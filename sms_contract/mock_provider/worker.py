@@ -12,6 +12,7 @@ go out as problem+json like every other refusal.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from typing import Any
 import gevent
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
+from urllib3.util import ssl_ as urllib3_ssl
 
 from sms_contract.mock_provider.auth import challenge
 from sms_contract.mock_provider.problems import error_answer
@@ -39,6 +41,11 @@ class ProviderWorker(GeventWorker):  # type: ignore[misc]
     def patch(self) -> None:
         """gevent's monkey patching, then what depends on it."""
         super().patch()
+        # urllib3 was imported before the patching (by the master) and kept the standard
+        # ssl.SSLContext; one made under the patched ssl module recurses on its first
+        # setting. The verify page's runs make HTTPS requests from the worker: urllib3
+        # gets gevent's class, as the modules imported from now on do.
+        urllib3_ssl.SSLContext = ssl.SSLContext  # type: ignore[assignment]
         # Accepted sockets inherit it: a TLS handshake that stalls ends here
         # (``handle`` then makes the socket blocking, under the head deadline).
         socket.setdefaulttimeout(self._head_seconds)

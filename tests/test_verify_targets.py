@@ -11,8 +11,10 @@ from typing import Any, ClassVar
 import pytest
 import requests
 import urllib3.util.connection
+from helpers.scripted_server import Reply
 from helpers.verify_cli import TO, run_verify
 
+from sms_contract.contract_tests.probes import MAX_ANSWER_BYTES, RequestSpec, Target
 from sms_contract.contract_tests.runner import Options, Runner
 from sms_contract.contract_tests.targets import Connector, address_refusal
 from sms_contract.exceptions import TargetRefused
@@ -178,3 +180,13 @@ def test_the_cli_targets_public_option_refuses_a_loopback_url(scripted_server: A
     assert result.exit_code == 3
     assert "127.0.0.1 is a loopback address" in result.output
     assert server.requests == []
+
+
+def test_an_endless_answer_is_read_up_to_a_bound_only(scripted_server: Any, ca_bundle: Any) -> None:
+    size = 5 * MAX_ANSWER_BYTES
+    server = scripted_server(default=Reply(200, body=b"x" * size))
+    target = Target(server.url, verify=str(ca_bundle), timeout=10)
+    exchange = target.send(RequestSpec("big", "GET"))
+    assert exchange.status == 200 and exchange.answer.startswith("xxx")
+    assert target.last_response is not None
+    assert len(target.last_response.content) == MAX_ANSWER_BYTES

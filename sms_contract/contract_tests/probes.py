@@ -41,6 +41,9 @@ USER_AGENT = f"sms-contract-verify/{__version__}"
 UNKNOWN_FIELD = ("campaignRef", "sms-contract-verify")
 #: Requests left unanswered (timeouts) before an endpoint that never answered is unreachable.
 SILENT_TIMEOUTS = 2
+#: The most of an answer's body that is read: no endpoint can fill the checker's memory
+#: (a hosted checker's least of all). Far more than any SMS provider answers.
+MAX_ANSWER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,9 @@ class Target:
                     verify=self.verify,
                     timeout=self.timeout,
                     allow_redirects=False,
+                    stream=True,
                 )
+                _read_bounded(answer)
         except requests.Timeout:
             self.timeouts += 1
             exchange.elapsed = time.perf_counter() - started
@@ -333,6 +338,21 @@ class Target:
         except ValueError:
             exchange.document = None
         return exchange
+
+
+def _read_bounded(answer: requests.Response) -> None:
+    """Read at most ``MAX_ANSWER_BYTES`` of the body of a streamed ``answer``, which
+    ``content`` then holds, and close it: the rest is never read."""
+    kept = bytearray()
+    try:
+        for chunk in answer.iter_content(64 * 1024):
+            kept += chunk
+            if len(kept) > MAX_ANSWER_BYTES:
+                break
+    finally:
+        answer.close()
+    # Where requests keeps a body it has read: content, text and json() read it there.
+    answer._content = bytes(kept[:MAX_ANSWER_BYTES])
 
 
 def safe_url(url: str) -> str:

@@ -204,6 +204,18 @@ def test_bad_input_gets_the_message_of_the_cli(
     assert f"error: {problem['detail']}" == cli.replace(option, field)
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://a..b/sms", "https://[::1/sms", "ftp://sms.example/", "https://sms.example:99999/"],
+)
+def test_a_url_that_cannot_be_used_gets_the_message_of_the_cli(
+    page_server: PageServer, url: str
+) -> None:
+    problem = api_refusal(page_server(), {"url": url, "to": TO})
+    assert problem["violations"][0]["pointer"] == "/url"
+    assert one_error_line(run_verify(url, "--to", TO)) == f"error: {problem['detail']}"
+
+
 def test_credentials_in_the_url_are_refused_as_the_cli_refuses_them(
     page_server: PageServer,
 ) -> None:

@@ -15,7 +15,13 @@ import phonenumbers
 from sms_contract.contract_tests.catalogue import select
 from sms_contract.core.credentials import check_login
 from sms_contract.core.model import E164_PATTERN
-from sms_contract.exceptions import InvalidLogin, InvalidRunInput, UnknownSelector
+from sms_contract.exceptions import (
+    ConfigurationError,
+    InvalidLogin,
+    InvalidRunInput,
+    UnknownSelector,
+)
+from sms_contract.sender.client import check_host_name
 
 
 def check_number(value: str, label: str, *, digits: int | None = None) -> str:
@@ -39,9 +45,12 @@ def check_number(value: str, label: str, *, digits: int | None = None) -> str:
 
 
 def check_url(value: str, *, credentials_hint: str) -> str:
-    """``value`` when it reads as ``http(s)://host[:port]/...`` with no credentials in it;
-    ``credentials_hint`` says where the credentials go instead."""
-    parts = urlsplit(value)
+    """``value`` when it reads as ``http(s)://host[:port]/...`` with no credentials in it
+    and a host that can exist; ``credentials_hint`` says where the credentials go instead."""
+    try:
+        parts = urlsplit(value)
+    except ValueError as error:
+        raise InvalidRunInput("url", f"the URL cannot be read ({error}): {value!r}") from None
     if parts.username is not None or parts.password is not None:
         raise InvalidRunInput("url", f"put the credentials in {credentials_hint}, not in the URL")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -50,6 +59,10 @@ def check_url(value: str, *, credentials_hint: str) -> str:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise InvalidRunInput("url", f"the URL has an invalid port: {value!r}") from None
+    try:
+        check_host_name(parts.hostname)
+    except ConfigurationError as error:
+        raise InvalidRunInput("url", str(error)) from None
     return value
 
 

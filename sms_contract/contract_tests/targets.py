@@ -9,7 +9,8 @@ then connects to the very address it checked, with the name kept for SNI,
 certificate checks and ``Host``: a name that resolves to a public address when
 checked and to ``127.0.0.1`` a moment later (DNS rebinding) reaches nothing.
 In ``any`` mode (the CLI, a server bound to loopback) connections are made the
-same way, with no address refused.
+same way, with no address refused (and through the environment's proxy when one
+is set, as ``requests`` does).
 """
 
 from __future__ import annotations

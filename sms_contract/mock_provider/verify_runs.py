@@ -64,8 +64,18 @@ MAX_CA = 32 * 1024
 MAX_SELECTORS = 64
 
 #: Every field of a run request, as the API names them.
-FIELDS = ("url", "to", "longTo", "login", "password", "cacert", "only", "skip", "maxSends")
-FIELDS_WITH_OPTIONS = (*FIELDS, "allowHttp")
+FIELDS = (
+    "url",
+    "to",
+    "longTo",
+    "login",
+    "password",
+    "cacert",
+    "only",
+    "skip",
+    "maxSends",
+    "allowHttp",
+)
 
 
 @dataclass(frozen=True)
@@ -129,11 +139,11 @@ def parse_run_request(data: Mapping[str, Any]) -> RunRequest:
     """Check a run request (the JSON object of ``POST /api/verify/runs``), field by field
     in the form's order, with the messages of the ``verify`` command;
     ``InvalidRunInput`` names the first field at fault."""
-    unknown = sorted(set(data) - set(FIELDS_WITH_OPTIONS))
+    unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise InvalidRunInput(
             unknown[0],
-            f"unknown field {unknown[0]!r}; a run takes {', '.join(FIELDS_WITH_OPTIONS)}",
+            f"unknown field {unknown[0]!r}; a run takes {', '.join(FIELDS)}",
             "unknown_field",
         )
     allow_http = data.get("allowHttp", False)

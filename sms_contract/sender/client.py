@@ -120,7 +120,7 @@ def check_provider_url(url: str, *, allow_http_loopback: bool = False) -> str:
     host = parts.hostname or ""
     if not host:
         raise ConfigurationError(f"the provider URL has no host name (got {url!r})")
-    _check_host(host)
+    check_host_name(host)
     if port == 0:
         raise ConfigurationError("the provider URL's port must be between 1 and 65535")
     refusal = plain_http_refusal(url, allow_http_loopback=allow_http_loopback)
@@ -153,7 +153,9 @@ def plain_http_refusal(url: str, *, allow_http_loopback: bool = False) -> str | 
     return None
 
 
-def _check_host(host: str) -> None:
+def check_host_name(host: str) -> None:
+    """Refuse (``ConfigurationError``) a host that is neither an IP address nor a valid
+    DNS name: no resolver is asked about a name that cannot exist."""
     try:
         ipaddress.ip_address(host)
         return

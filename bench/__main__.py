@@ -19,6 +19,7 @@ from bench import Section
 MODULES = [
     "bench.encoding",
     "bench.provider",
+    "bench.send_path",
     "bench.attack",
 ]
 

@@ -259,7 +259,7 @@ class _Measured:
     failures: int
 
 
-def _wrk(url: str, seconds: int, prefix: str) -> _Measured:
+def wrk_load(url: str, seconds: int, prefix: str) -> _Measured:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
     try:
@@ -336,7 +336,7 @@ def measure_load(name: str, url: str, ca: Path | None, pgid: int) -> Result:
 
     def drive(seconds: int, tag: str) -> _Measured:
         if shutil.which("wrk"):
-            return _wrk(url, seconds, f"{tag}{prefix}")
+            return wrk_load(url, seconds, f"{tag}{prefix}")
         return _python_client(url, ca, seconds, f"{tag}{prefix}")
 
     drive(WARMUP, "w")
@@ -429,6 +429,36 @@ def _median(name: str, measured: list[Result]) -> Result:
     )
 
 
+#: The goals of the send-path issue, `serve` against bare Flask on the same
+#: settings and TLS: at least this share of its throughput, at most these
+#: multiples of its p99 and of its server CPU per request.
+GOALS = {"throughput": 0.7, "p99": 1.5, "cpu": 1.5}
+
+
+def _goals(results: dict[str, Result]) -> str:
+    ours, bare = "serve (HTTPS)", "bare Flask (HTTPS)"
+    if ours not in results or bare not in results:
+        return "n/a"
+    mine, other = results[ours], results[bare]
+    ratios = {
+        "throughput": mine.requests_per_s / other.requests_per_s,
+        "p99": mine.p99_ms / other.p99_ms,
+        "cpu": mine.cpu_ms / other.cpu_ms,
+    }
+    met = {
+        "throughput": ratios["throughput"] >= GOALS["throughput"],
+        "p99": ratios["p99"] <= GOALS["p99"],
+        "cpu": ratios["cpu"] <= GOALS["cpu"],
+    }
+    words = {True: "**met**", False: "missed"}
+    return (
+        f"throughput {ratios['throughput']:.2f}x (goal at least {GOALS['throughput']:g}x: "
+        f"{words[met['throughput']]}), p99 {ratios['p99']:.2f}x (goal at most "
+        f"{GOALS['p99']:g}x: {words[met['p99']]}), server CPU per send {ratios['cpu']:.2f}x "
+        f"(goal at most {GOALS['cpu']:g}x: {words[met['cpu']]})"
+    )
+
+
 def _ratio(results: dict[str, Result], ours: str, theirs: str) -> str:
     if ours not in results or theirs not in results:
         return "n/a"
@@ -497,7 +527,8 @@ def _markdown(
     )
     return Section(
         "The fake provider (`sms-contract serve`)",
-        f"""Settings: {WORKERS} gunicorn gthread workers x 8 threads, keep-alive 5 s; load
+        f"""Settings: {WORKERS} gunicorn workers of `serve`'s default class (gevent,
+1,000 connections each; `serve`'s own gunicorn settings for both), keep-alive 5 s; load
 from {client}, {CONNECTIONS} keep-alive connections; per target {WARMUP} s of
 warm-up then {DURATION} s measured, {ROUNDS} rounds taking turns, medians shown.
 Every request is a valid send with a new retId and a varying recipient (so
@@ -513,6 +544,7 @@ processes, read from /proc) is the steadier measure of cost.
 {rows}
 
 - `serve` (HTTPS) vs bare Flask (HTTPS): {_ratio(results, "serve (HTTPS)", "bare Flask (HTTPS)")}.
+- The goals of the send-path issue (HTTPS, same run): {_goals(results)}.
 - `serve` (HTTP) vs bare Flask (HTTP): {_ratio(results, "serve (HTTP)", "bare Flask (HTTP)")}.
 - `serve` (HTTP) vs Prism (HTTP): {_ratio(results, "serve (HTTP)", "Prism mock (HTTP)")}.
 - From starting `serve` to its first accepted send (median of {STARTUP_RUNS}):

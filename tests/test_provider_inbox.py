@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from sms_contract.mock_provider.storage.database import GroupCommit, SharedDatabase, _Job
-from sms_contract.mock_provider.storage.inbox import Inbox, MessageFilter, Received, Stored
+from sms_contract.mock_provider.storage.inbox import (
+    Inbox,
+    MessageFilter,
+    Received,
+    Stored,
+    accepted_answer,
+)
 
 
 def received(ret_id: str, text: str = "hello", namespace: str = "n") -> Received:
@@ -69,10 +75,22 @@ def test_concurrent_sends_and_retries_from_many_threads_are_each_stored_once(inb
 
 
 def test_the_stored_answer_carries_the_id_the_row_got(inbox):
-    first, response = inbox.record(received("a"), answer)
+    refused = replace(received("a"), status="rejected", http_status=422)
+    first, response = inbox.record(refused, answer)
     second, _ = inbox.record(received("b"), answer)
     assert second.id == first.id + 1
     assert inbox.get(first.id)["response"] == response
+    assert inbox.get(second.id)["response"] == accepted_answer(second.id, "b", None, [])
+
+
+def test_an_accepted_send_stores_no_payload_nor_answer_but_its_views_show_both(inbox, tmp_path):
+    item = replace(received("v"), body='{"retId":"v","credits":2}', payload={"retId": "v"})
+    stored, _ = inbox.record(item, answer)
+    with sqlite3.connect(tmp_path / "inbox.sqlite3") as db:
+        assert db.execute("SELECT payload, response FROM messages").fetchall() == [(None, None)]
+    view = inbox.get(stored.id)
+    assert view["payload"] == {"retId": "v", "credits": 2}
+    assert view["response"] == accepted_answer(stored.id, "v", 2, [])
 
 
 def test_a_retry_with_another_body_is_stored_as_a_rejected_conflict(inbox):
@@ -123,3 +141,67 @@ def test_the_faults_of_every_attempt_stay_on_the_one_entry(inbox):
     assert inbox.get(stored.id)["faults"] == [{"rule": "a"}, {"rule": "b"}]
     inbox.set_faults(stored.id, [{"rule": "c"}])
     assert inbox.get(stored.id)["faults"] == [{"rule": "c"}]
+
+
+def _counts(inbox: Inbox) -> dict[str, tuple[int, int, int, int]]:
+    return {
+        c["namespace"]: (c["received"], c["accepted"], c["rejected"], c["duplicates"])
+        for c in inbox.counters()
+    }
+
+
+def test_counters_stay_monotonic_across_pruning_and_clearing(tmp_path):
+    database = SharedDatabase(tmp_path / "inbox.sqlite3")
+    inbox = Inbox(database, max_messages=3)
+    for index in range(5):
+        inbox.record(received(f"a{index}", namespace="a"), answer)
+    inbox.record(received("a4", namespace="a"), answer)  # a retry
+    inbox.record(replace(received("b0", namespace="b"), status="rejected"), answer)
+    expected = {"a": (6, 6, 0, 1), "b": (1, 0, 1, 0)}
+    assert _counts(inbox) == expected
+    assert inbox.find(MessageFilter())[1] < 6  # the oldest were pruned
+    database.write(lambda db, _: inbox.delete(db, "a"))
+    assert _counts(inbox) == expected
+    database.write(lambda db, _: inbox.delete(db))
+    assert _counts(inbox) == expected
+    inbox.record(received("a9", namespace="a"), answer)
+    assert _counts(inbox)["a"] == (7, 7, 0, 1)
+    database.close()
+
+
+def test_an_older_inbox_file_keeps_its_counts_once_rows_are_counted_when_read(tmp_path):
+    path = tmp_path / "inbox.sqlite3"
+    database = SharedDatabase(path)
+    inbox = Inbox(database)
+    inbox.record(received("x"), answer)
+    inbox.record(replace(received("y"), status="rejected"), answer)
+    database.close()
+    # As the version before wrote it: a trigger counted each new row, and the
+    # unique index had no status column.
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX messages_accepted")
+        db.execute(
+            "CREATE UNIQUE INDEX messages_accepted_ret_id ON messages (namespace, ret_id) "
+            "WHERE status = 'accepted'"
+        )
+        db.execute(
+            "CREATE TRIGGER count_new_message AFTER INSERT ON messages BEGIN "
+            "INSERT INTO counters (namespace, received, accepted, rejected) "
+            "VALUES (NEW.namespace, 1, NEW.status = 'accepted', NEW.status = 'rejected') "
+            "ON CONFLICT (namespace) DO UPDATE SET received = received + 1, "
+            "accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected; END"
+        )
+        db.execute(
+            "UPDATE counters SET received = received + 2, accepted = accepted + 1, "
+            "rejected = rejected + 1"
+        )
+    database = SharedDatabase(path)
+    inbox = Inbox(database)
+    assert _counts(inbox) == {"n": (2, 1, 1, 0)}
+    inbox.record(received("z"), answer)
+    assert _counts(inbox) == {"n": (3, 2, 1, 0)}
+    assert inbox.record(received("z", "another body"), answer)[0].conflict
+    database.close()
+    with sqlite3.connect(path) as db:
+        indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert "messages_accepted" in indexes and "messages_accepted_ret_id" not in indexes

@@ -4,7 +4,7 @@ violations and warnings. Every tool reports findings in this shape."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sms_contract.core.readings import Readings
@@ -20,7 +20,8 @@ class Violation:
 
     def to_dict(self) -> dict[str, str]:
         """The JSON form used in problem+json bodies and reports."""
-        return asdict(self)
+        # Spelled out: ``asdict`` copies recursively, and every answer calls this.
+        return {"pointer": self.pointer, "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)

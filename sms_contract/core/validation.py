@@ -92,7 +92,10 @@ def parse_body(raw: bytes | str) -> Any:
         raise
     except ValueError:  # an integer literal longer than Python's conversion limit
         raise _refuse("number_too_long", "a number has too many digits") from None
-    _check_tree(document)
+    # A lone surrogate can only come from a \u escape (UTF-8 cannot encode one),
+    # and a depth needs as many brackets: most bodies need no walk at all.
+    if "\\u" in raw or raw.count("{") + raw.count("[") >= MAX_DEPTH:
+        _check_tree(document)
     return document
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import Request
 
@@ -46,6 +47,29 @@ def challenge(config: ProviderConfig) -> dict[str, str]:
     return {"WWW-Authenticate": f'Basic realm="{config.realm}", charset="UTF-8"'}
 
 
+#: WSGI keys of the body headers, which carry no ``HTTP_`` prefix.
+_BODY_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_PREFIXED_BODY_HEADERS = frozenset("HTTP_" + key for key in _BODY_HEADERS)
+
+
 def redacted_headers(request: Request) -> dict[str, str]:
-    """The request headers as recorded: credentials and cookies never kept."""
-    return {name: redact_header(name, value) for name, value in request.headers.items()}
+    """The request headers as recorded (the names and order of werkzeug's
+    ``request.headers``): credentials and cookies never kept."""
+    # Read from the WSGI environ: werkzeug rebuilds every name on each pass.
+    headers: dict[str, str] = {}
+    for key, value in request.environ.items():
+        if key.startswith("HTTP_"):
+            if key in _PREFIXED_BODY_HEADERS:
+                continue
+            name = _header_name(key[5:])
+        elif key in _BODY_HEADERS and value:
+            name = _header_name(key)
+        else:
+            continue
+        headers[name] = redact_header(name, value)
+    return headers
+
+
+@lru_cache(maxsize=256)
+def _header_name(key: str) -> str:
+    return key.replace("_", "-").title()

@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import Request, Response, jsonify
 from werkzeug.exceptions import ClientDisconnected
 
 from sms_contract.core.findings import Violation
+from sms_contract.core.jsontext import canonical_bytes, dump_bytes
 from sms_contract.core.readings import Readings
 from sms_contract.core.validation import check_document, parse_object
 from sms_contract.exceptions import BodyError
@@ -51,7 +52,7 @@ from sms_contract.mock_provider.problems import (
     problem_body,
 )
 from sms_contract.mock_provider.service import ProviderState
-from sms_contract.mock_provider.storage.inbox import Received, Stored
+from sms_contract.mock_provider.storage.inbox import Received, Stored, accepted_answer
 
 #: How much of an over-long body is read (and dropped) so the client sees the
 #: 413 rather than a reset connection; past that the connection is closed.
@@ -109,13 +110,23 @@ def handle_send(state: ProviderState, req: Request, namespace: str) -> Response:
         return jsonify(status="ok", namespace=namespace, login=auth.login)
     body = read_body(req, state.config)
     verdict = judge(state.config, screen(req, body) or parse(body))
-    item = received(namespace, req, auth, body, verdict, state.config.readings)
-    plan = plan_faults(state, item)
-    if plan is not None and plan.answers:
-        return faults.answer(state, item, plan, started, challenge(state.config))
+    plan = plan_faults(state, namespace, verdict.payload, auth.login)
+    applied: tuple[dict[str, Any], ...] = ()
     if plan is not None:
-        item = faults.let_through(item, plan)
-    item = replace(item, duration_ms=(time.perf_counter() - started) * 1000)
+        if plan.answers:
+            item = received(namespace, req, auth, body, verdict, state.config.readings)
+            return faults.answer(state, item, plan, started, challenge(state.config))
+        applied = faults.let_through(plan)
+    item = received(
+        namespace,
+        req,
+        auth,
+        body,
+        verdict,
+        state.config.readings,
+        faults=applied,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
     return store(state, item)
 
 
@@ -260,8 +271,11 @@ def received(
     body: Body,
     verdict: Verdict,
     readings: Readings,
+    *,
+    faults: tuple[dict[str, Any], ...] = (),
+    duration_ms: float | None = None,
 ) -> Received:
-    """The inbox record of a judged send."""
+    """The inbox record of a judged send, with the faults applied to it."""
     refusal = verdict.refusal
     accepted = refusal is None
     return Received(
@@ -277,15 +291,22 @@ def received(
         client=req.remote_addr,
         login=auth.login,
         refusal=None if refusal is None else (refusal.slug, refusal.detail),
-        readings=readings.to_dict(),
+        readings=_readings_dict(readings),
+        faults=faults,
+        duration_ms=duration_ms,
     )
+
+
+@cache
+def _readings_dict(readings: Readings) -> dict[str, str]:
+    # One dict per readings (a server has one), shared by the records: never changed.
+    return readings.to_dict()
 
 
 def canonical_hash(payload: Any) -> str:
     """The SHA-256 of a payload's canonical JSON: a retry with the same fields in
     another order or spacing is the same message."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(payload)).hexdigest()
 
 
 def _raw_hash(raw: bytes) -> str:
@@ -295,11 +316,13 @@ def _raw_hash(raw: bytes) -> str:
 # -- 6. faults ---------------------------------------------------------------------------
 
 
-def plan_faults(state: ProviderState, item: Received) -> FaultPlan | None:
+def plan_faults(
+    state: ProviderState, namespace: str, payload: dict[str, Any] | None, login: str | None
+) -> FaultPlan | None:
     """The faults for a send whose body is a JSON object; ``None`` when none apply."""
-    if item.payload is None:
+    if payload is None:
         return None
-    return state.plan_faults(SendFacts.of(item.namespace, item.payload, item.login))
+    return state.plan_faults(SendFacts.of(namespace, payload, login))
 
 
 # -- 7. store, 8. answer ------------------------------------------------------------------
@@ -310,7 +333,7 @@ def store(state: ProviderState, item: Received) -> Response:
     stored, answer = state.record(item, answer_body)
     accepted = item.status == "accepted" and not stored.conflict
     return Response(
-        json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+        dump_bytes(answer),
         status=409 if stored.conflict else item.http_status,
         content_type="application/json" if accepted else PROBLEM_CONTENT_TYPE,
     )
@@ -327,14 +350,10 @@ def answer_body(item: Received, stored: Stored) -> dict[str, Any]:
         return problem_body(
             slug, detail, violations=item.violations, **extra, id=stored.id, retId=ret_id
         )
-    answer: dict[str, Any] = {
-        "id": stored.id,
-        "retId": ret_id,
-        "status": "accepted",
-        "credits": (item.payload or {}).get("credits"),
-    }
-    if stored.duplicate:
-        answer.update(duplicate=True, attempts=stored.attempts)
-    if item.warnings:
-        answer["warnings"] = [w.to_dict() for w in item.warnings]
-    return answer
+    return accepted_answer(
+        stored.id,
+        ret_id,
+        (item.payload or {}).get("credits"),
+        [w.to_dict() for w in item.warnings],
+        stored.attempts if stored.duplicate else 1,
+    )

@@ -105,7 +105,7 @@ class ProviderState:
 
     def changes(self) -> int:
         """A number that changes whenever any worker commits (for live views)."""
-        return self.database.data_version()
+        return self.database.commits()
 
     # -- clearing -------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ on every request, a Host the server does not serve (403)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Response, request
@@ -121,16 +122,21 @@ def check_host() -> Response | None:
     allowed = provider().config.allowed_hosts
     if allowed is None:
         return None
-    try:
-        name = urlsplit("//" + request.host).hostname
-    except ValueError:
-        name = None
-    if name in allowed:
+    if _host_name(request.host) in allowed:
         return None
     return problem(
         "unknown-host",
         f"this server answers to {', '.join(allowed)}, not to the Host {request.host[:100]!r}",
     )
+
+
+@lru_cache(maxsize=64)
+def _host_name(host: str) -> str | None:
+    """The name in a Host header (no port); every request asks, with few values."""
+    try:
+        return urlsplit("//" + host).hostname
+    except ValueError:
+        return None
 
 
 def require_admin_token() -> Response | None:

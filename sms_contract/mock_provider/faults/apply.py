@@ -29,13 +29,13 @@ def _pause(fault_plan: FaultPlan) -> None:
         time.sleep(fault_plan.delay)
 
 
-def let_through(item: Received, fault_plan: FaultPlan) -> Received:
+def let_through(fault_plan: FaultPlan) -> tuple[dict[str, Any], ...]:
     """For a send answered normally: wait the delay, arrange for the answer to be
-    cut short when the plan truncates; return the send with its faults recorded."""
+    cut short when the plan truncates; return the faults to record on the send."""
     _pause(fault_plan)
     if fault_plan.truncates:
         after_this_request(lambda response: _truncated(response, fault_plan))
-    return replace(item, faults=tuple(fault_plan.entries))
+    return tuple(fault_plan.entries)
 
 
 def answer(

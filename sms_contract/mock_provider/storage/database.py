@@ -6,24 +6,37 @@ wakes each thread whose work it stored and hands the lead to the first thread
 queued meanwhile. A thread whose work is stored returns at once, never waiting
 behind the next commit. Under
 load one commit stores many sends, and no answer leaves before the commit that
-stored it. Work that fails is rolled back alone (a savepoint each); should the
-commit itself fail, every piece of the batch fails (nothing half-stored).
+stored it. Work that fails is rolled back alone (a savepoint each, when the
+batch holds more than one); should the commit itself fail, every piece of the
+batch fails (nothing half-stored).
 
 Across processes (gunicorn workers), writers queue on ``flock`` on a file next to
 the database: a blocking lock, where SQLite's busy handler would sleep 1 to
 100 ms between tries and leave the database idle meanwhile.
+
+No commit waits for a checkpoint (copying the WAL back into the database, with
+two fsyncs: milliseconds every few hundred commits, during which a gevent
+worker would serve nothing): the writer never checkpoints, a thread of its
+own in each process does (``Checkpoints``).
+
+A change every process must notice at once (the fault rules) is announced in
+a counter shared through a memory-mapped file: a reader compares one integer
+instead of asking SQLite on every send.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import sqlite3
+import struct
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+
+from gevent import monkey
 
 try:
     import fcntl
@@ -31,6 +44,28 @@ except ImportError:  # Windows: SQLite's busy handler alone serialises the proce
     fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
+
+#: Idle reading connections kept per process (more are opened while needed).
+READERS_KEPT = 4
+#: Seconds between two looks at the WAL by the checkpointing thread.
+CHECKPOINT_INTERVAL = 0.1
+#: Real threads and locks, also where gevent patched ``threading``: the
+#: checkpoint must run beside the event loop, not in it.
+_start_thread = monkey.get_original("_thread", "start_new_thread")
+_allocate_lock = monkey.get_original("_thread", "allocate_lock")
+
+#: Forks of this process so far, counted in the child: handles opened before a
+#: fork belong to the parent. (Cheaper than ``os.getpid``, a system call, per use.)
+_forks = [0]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
+def _process() -> int:
+    """Which process this is: a number that changes in a forked child (``-1``: none)."""
+    return _forks[0] if hasattr(os, "register_at_fork") else os.getpid()
+
+
 #: Work gets the connection and a dict shared by the work of the same transaction.
 Work = Callable[[sqlite3.Connection, dict[str, Any]], T]
 
@@ -38,14 +73,16 @@ Work = Callable[[sqlite3.Connection, dict[str, Any]], T]
 class _Job(Generic[T]):
     """One piece of work and its outcome."""
 
-    __slots__ = ("done", "error", "result", "wake", "work")
+    __slots__ = ("announce", "done", "error", "result", "wake", "work")
 
-    def __init__(self, work: Work[T]) -> None:
+    def __init__(self, work: Work[T], announce: bool = False) -> None:
         self.work = work
+        #: Raise the count of announced changes once the job's transaction is committed.
+        self.announce = announce
         self.done = False
-        #: Held until the job is done or its turn to lead comes (then released once).
-        self.wake = threading.Lock()
-        self.wake.acquire()
+        #: For a job that waits: held until it is done or its turn to lead comes
+        #: (then released once). A job that leads at once needs none.
+        self.wake: Any = None
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -59,8 +96,14 @@ class _Job(Generic[T]):
 class GroupCommit:
     """Runs write work in shared transactions on one connection per process."""
 
-    def __init__(self, lock_path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(
+        self,
+        lock_path: Path,
+        connect: Callable[[], sqlite3.Connection],
+        counts: SharedCounts | None = None,
+    ) -> None:
         self._lock_path = lock_path
+        self._counts = counts
         self._connect = connect
         #: Guards the queue and ``_leading``; held for a moment only, never across a commit.
         self._mutex = threading.Lock()
@@ -70,15 +113,22 @@ class GroupCommit:
         self._queue: list[_Job[Any]] = []
         self._db: sqlite3.Connection | None = None
         self._fd: int | None = None
-        self._pid = 0
+        self._owner = -1
+        self._checkpoints: Checkpoints | None = None
+        #: Commits made by this process (the checkpointing thread looks at it).
+        self.commits = 0
 
-    def run(self, work: Work[T]) -> T:
-        """Run ``work`` in a write transaction; return once that transaction is committed."""
-        job = _Job(work)
+    def run(self, work: Work[T], *, announce: bool = False) -> T:
+        """Run ``work`` in a write transaction; return once that transaction is committed.
+        ``announce``: then raise the count of announced changes (every process sees it)."""
+        job = _Job(work, announce)
         with self._mutex:
             self._queue.append(job)
             leads = not self._leading
             self._leading = True
+            if not leads:
+                job.wake = threading.Lock()
+                job.wake.acquire()
         if not leads:
             # Woken once: when a commit has stored the job, or when it is the
             # first one queued after a commit ends and so leads the next.
@@ -106,13 +156,15 @@ class GroupCommit:
         with self._mutex:
             while self._leading:
                 self._idle.wait()
-            if self._pid == os.getpid():
+            if self._owner == _process():
+                if self._checkpoints is not None:
+                    self._checkpoints.stop()
                 if self._db is not None:
                     self._db.close()
                 if self._fd is not None:
                     os.close(self._fd)
-            self._db = self._fd = None
-            self._pid = 0
+            self._db = self._fd = self._checkpoints = None
+            self._owner = -1
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
@@ -121,13 +173,24 @@ class GroupCommit:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     shared: dict[str, Any] = {}
-                    for job in batch:
-                        self._run_one(db, job, shared)
+                    if len(batch) == 1:
+                        # Alone in its transaction: work that fails rolls all of it
+                        # back (below), so no savepoint is needed (two statements fewer).
+                        batch[0].result = batch[0].work(db, shared)
+                    else:
+                        for job in batch:
+                            self._run_one(db, job, shared)
                     db.execute("COMMIT")
+                    self.commits += 1
                 except BaseException:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
                     raise
+                # Still between processes: no other writer raises a count meanwhile.
+                if self._counts is not None:
+                    self._counts.increment(_COMMITS)
+                    if any(job.announce for job in batch):
+                        self._counts.increment(_ANNOUNCED)
         except BaseException as error:  # nothing of the batch was stored
             for job in batch:
                 job.result, job.error = None, error
@@ -153,12 +216,14 @@ class GroupCommit:
         self._reopen_after_fork()
         if self._db is None:
             self._db = self._connect()
+            self._db.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpoints = Checkpoints(self._connect, lambda: self.commits)
         return self._db
 
     def _reopen_after_fork(self) -> None:
-        if self._pid != os.getpid():  # a forked child must not use its parent's handles
-            self._db = self._fd = None
-            self._pid = os.getpid()
+        if self._owner != _process():  # a forked child must not use its parent's handles
+            self._db = self._fd = self._checkpoints = None
+            self._owner = _process()
 
     @contextmanager
     def _between_processes(self) -> Iterator[None]:
@@ -175,13 +240,104 @@ class GroupCommit:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-class _Connection(sqlite3.Connection):
-    """A connection that can be weakly referenced (``sqlite3.Connection`` cannot)."""
+class Checkpoints:
+    """A thread that checkpoints the WAL (``PASSIVE``: it waits for no reader nor
+    writer) after each interval in which this process committed, on a
+    connection of its own. SQLite releases the GIL meanwhile."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        commits: Callable[[], int],
+        interval: float = CHECKPOINT_INTERVAL,
+    ) -> None:
+        self._connect = connect
+        self._commits = commits
+        self._interval = interval
+        #: Held until ``stop``; the thread waits on it between two looks.
+        self._stopping = _allocate_lock()
+        self._stopping.acquire()
+        #: Released by the thread once its connection is closed.
+        self._stopped = _allocate_lock()
+        self._stopped.acquire()
+        _start_thread(self._run, ())
+
+    def stop(self) -> None:
+        """End the thread (its last checkpoint done) and wait for it, briefly."""
+        self._stopping.release()
+        self._stopped.acquire(timeout=5.0)
+
+    def _run(self) -> None:
+        try:
+            db = self._connect()
+        except sqlite3.Error:  # closed meanwhile
+            self._stopped.release()
+            return
+        seen = 0
+        try:
+            while not self._stopping.acquire(timeout=self._interval):
+                if self._commits() != seen:
+                    seen = self._commits()
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the database went away; the last connection's close checkpoints
+        finally:
+            db.close()
+            self._stopped.release()
+
+
+class SharedCounts:
+    """Counters in a small memory-mapped file: every process that maps the file
+    sees an increment at once, and reading one costs no system call.
+
+    Increments must not race: ``GroupCommit`` makes them between processes.
+    """
+
+    _COUNT = struct.Struct("<Q")
+
+    def __init__(self, path: Path, size: int) -> None:
+        self._path = path
+        self._bytes = size * self._COUNT.size
+        self._map: mmap.mmap | None = None
+        self._owner = -1
+
+    def value(self, index: int) -> int:
+        """Counter ``index`` now."""
+        return int(self._COUNT.unpack_from(self._mapped(), index * self._COUNT.size)[0])
+
+    def increment(self, index: int) -> None:
+        """Add one to counter ``index`` (wrapping at 2**64: it only has to change)."""
+        mapped, offset = self._mapped(), index * self._COUNT.size
+        value = self._COUNT.unpack_from(mapped, offset)[0]
+        self._COUNT.pack_into(mapped, offset, (value + 1) % 2**64)
+
+    def close(self) -> None:
+        """Unmap the file (a later read maps it again)."""
+        if self._map is not None and self._owner == _process():
+            self._map.close()
+        self._map = None
+
+    def _mapped(self) -> mmap.mmap:
+        if self._map is None or self._owner != _process():
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size < self._bytes:
+                    os.ftruncate(fd, self._bytes)  # zeros: growing races harmlessly
+                self._map = mmap.mmap(fd, self._bytes)
+            finally:
+                os.close(fd)  # the mapping keeps the file
+            self._owner = _process()
+        return self._map
+
+
+#: The shared counters of a database: its commits, and the announced changes.
+_COMMITS, _ANNOUNCED = 0, 1
 
 
 class SharedDatabase:
-    """One SQLite file (WAL) shared by threads and worker processes: a reading
-    connection per thread, and writes queued through one ``GroupCommit``.
+    """One SQLite file (WAL) shared by threads and worker processes: reading
+    connections lent from a small pool, and writes queued through one
+    ``GroupCommit``.
 
     ``sync`` sets ``PRAGMA synchronous`` (``NORMAL`` or ``FULL``); ``None``
     keeps SQLite's default.
@@ -190,10 +346,11 @@ class SharedDatabase:
     def __init__(self, path: Path, *, sync: str | None = None) -> None:
         self.path = Path(path)
         self._sync = sync
-        self._local = threading.local()
-        #: The reading connections still open, so ``close`` can close them all. Weak:
-        #: a connection whose thread (or greenlet, under gevent) ended goes with it.
-        self._readers: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
+        #: Idle reading connections of this process. Lent per read rather than
+        #: kept per thread: under gevent every client connection is a greenlet,
+        #: and a page cache each would grow with them.
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_owner = -1
         self._readers_lock = threading.Lock()
         self._closed = False
         # Messages may hold personal data and the admin's sessions: owner only.
@@ -201,17 +358,19 @@ class SharedDatabase:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         os.chmod(self.path, 0o600)
-        self._commits = GroupCommit(self.path.with_name(self.path.name + ".lock"), self._connect)
+        self._counts = SharedCounts(self.path.with_name(self.path.name + ".counts"), 2)
+        self._commits = GroupCommit(
+            self.path.with_name(self.path.name + ".lock"), self._connect, self._counts
+        )
 
     def _connect(self) -> sqlite3.Connection:
-        if self._closed:  # a late request thread must not reopen what was closed
+        if self._closed:  # a late request must not reopen what was closed
             raise sqlite3.ProgrammingError(f"{self.path} was closed")
         db = sqlite3.connect(
             self.path,
             timeout=30.0,
             isolation_level=None,
             check_same_thread=False,
-            factory=_Connection,
         )
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 30000")
@@ -225,30 +384,46 @@ class SharedDatabase:
         """Whether ``close`` was called: no connection opens any more."""
         return self._closed
 
-    def reader(self) -> sqlite3.Connection:
-        """This thread's connection, for reading."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading, the block's alone; fetch the rows inside it."""
+        with self._readers_lock:
+            if self._idle_owner != _process():  # a forked child: the parent's are not ours
+                self._idle, self._idle_owner = [], _process()
+            db = self._idle.pop() if self._idle else None
         if db is None:
-            db = self._local.db = self._connect()
+            db = self._connect()
+        try:
+            yield db
+        finally:
             with self._readers_lock:
-                self._readers.add(db)
-        return db
+                keep = not self._closed and len(self._idle) < READERS_KEPT
+                if keep:
+                    self._idle.append(db)
+            if not keep:
+                db.close()
 
-    def data_version(self) -> int:
-        """A number that changes whenever another connection (any worker) commits."""
-        return int(self.reader().execute("PRAGMA data_version").fetchone()[0])
+    def commits(self) -> int:
+        """A number that changes whenever any process commits (live views poll it)."""
+        return self._counts.value(_COMMITS)
 
-    def write(self, work: Work[T]) -> T:
-        """Run ``work`` in a write transaction; return once it is committed."""
-        return self._commits.run(work)
+    def announced(self) -> int:
+        """A number raised after each commit of work written with ``announce``."""
+        return self._counts.value(_ANNOUNCED)
+
+    def write(self, work: Work[T], *, announce: bool = False) -> T:
+        """Run ``work`` in a write transaction; return once it is committed. With
+        ``announce``, ``announced()`` is raised after the commit, before returning."""
+        return self._commits.run(work, announce=announce)
 
     def close(self) -> None:
-        """Close every connection this object opened (readers of all threads, the writer)."""
+        """Close every connection this object opened (idle readers, the writer); a
+        reader lent out is closed when it comes back."""
         with self._readers_lock:
             self._closed = True
-            readers = list(self._readers)
-            self._readers.clear()
-        for db in readers:
+            idle = self._idle if self._idle_owner == _process() else []
+            self._idle = []
+        for db in idle:
             db.close()
-        self._local = threading.local()
         self._commits.close()
+        self._counts.close()

@@ -3,7 +3,9 @@
 Every gunicorn worker reads the same tables, so a rule added through one
 worker applies in all of them; a decision that counts (an attempt, a
 rate-limit slot) is taken in one write transaction, queued with the inbox's
-writers (``GroupCommit``), so counts are exact across workers.
+writers (``GroupCommit``), so counts are exact across workers. A change of the
+rules is announced through a count the database shares between processes, so a send
+learns that its cached rules still hold without a query.
 """
 
 from __future__ import annotations
@@ -29,10 +31,6 @@ CREATE TABLE IF NOT EXISTS fault_rules (
     source TEXT NOT NULL,
     created_at REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS fault_meta (
-    key TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS fault_attempts (
     namespace TEXT NOT NULL,
     ret_id TEXT NOT NULL,
@@ -46,7 +44,6 @@ CREATE TABLE IF NOT EXISTS fault_slots (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS fault_slots_rule_key ON fault_slots (rule_id, key, at);
-INSERT OR IGNORE INTO fault_meta (key, value) VALUES ('version', 0);
 """
 
 T = TypeVar("T")
@@ -60,28 +57,29 @@ class FaultStore:
 
     def __init__(self, db: SharedDatabase, *, max_seconds: float = 60.0) -> None:
         self.max_seconds = max_seconds
-        #: (version, rules) read last; replaced whole, so threads never see half.
+        #: (change count, rules) read last; replaced whole, so threads never see half.
         self._cache: tuple[int, tuple[FaultRule, ...]] = (-1, ())
         # The inbox's database: rule and counter writes queue with its sends.
         self._db = db
-        self._db.reader().executescript(_SCHEMA)
+        with self._db.reading() as conn:
+            conn.executescript(_SCHEMA)
 
-    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` in a write transaction, queued with the inbox's writers."""
-        return self._db.write(lambda db, _shared: work(db))
+    def _write(self, work: Callable[[sqlite3.Connection], T], *, announce: bool = False) -> T:
+        """Run ``work`` in a write transaction, queued with the inbox's writers;
+        ``announce`` a change of the rules to every process."""
+        return self._db.write(lambda db, _shared: work(db), announce=announce)
 
     # -- rules --------------------------------------------------------------------
 
     def rules(self) -> tuple[FaultRule, ...]:
         """The user rules in the order they are tried (oldest first)."""
-        db = self._db.reader()
-        version = int(
-            db.execute("SELECT value FROM fault_meta WHERE key = 'version'").fetchone()[0]
-        )
+        # Read before the rules: a change committed meanwhile raises it again.
+        version = self._db.announced()
         cached_version, cached = self._cache
         if version == cached_version:
             return cached
-        rows = db.execute("SELECT rule FROM fault_rules ORDER BY seq").fetchall()
+        with self._db.reading() as db:
+            rows = db.execute("SELECT rule FROM fault_rules ORDER BY seq").fetchall()
         rules = tuple(FaultRule.model_validate(json.loads(row[0])) for row in rows)
         self._cache = (version, rules)
         return rules
@@ -90,11 +88,9 @@ class FaultStore:
         """Store ``rule`` after the others; it gets an id when it has none."""
 
         def work(db: sqlite3.Connection) -> FaultRule:
-            stored = self._insert(db, rule, source)
-            self._bump_version(db)
-            return stored
+            return self._insert(db, rule, source)
 
-        return self._write(work)
+        return self._write(work, announce=True)
 
     def replace_all(self, rules: Sequence[FaultRule], *, source: str = "config") -> None:
         """Drop every rule and counter, then store ``rules`` (a server start)."""
@@ -104,9 +100,8 @@ class FaultStore:
                 db.execute(f"DELETE FROM {table}")
             for rule in rules:
                 self._insert(db, rule, source)
-            self._bump_version(db)
 
-        self._write(work)
+        self._write(work, announce=True)
 
     def remove(self, rule_id: str) -> bool:
         """Delete one rule; whether it existed."""
@@ -114,10 +109,9 @@ class FaultStore:
         def work(db: sqlite3.Connection) -> int:
             deleted = db.execute("DELETE FROM fault_rules WHERE id = ?", (rule_id,)).rowcount
             db.execute("DELETE FROM fault_slots WHERE rule_id = ?", (rule_id,))
-            self._bump_version(db)
             return int(deleted)
 
-        return bool(self._write(work))
+        return bool(self._write(work, announce=True))
 
     def clear(self, namespace: str | None = None) -> int:
         """Delete every rule (only those scoped to ``namespace`` when given)."""
@@ -131,10 +125,9 @@ class FaultStore:
             for rule_id in ids:
                 db.execute("DELETE FROM fault_rules WHERE id = ?", (rule_id,))
                 db.execute("DELETE FROM fault_slots WHERE rule_id = ?", (rule_id,))
-            self._bump_version(db)
             return len(ids)
 
-        return self._write(work)
+        return self._write(work, announce=True)
 
     def forget_counts(self, db: sqlite3.Connection, namespace: str | None = None) -> None:
         """Reset the per-retId attempt counts and the rate-limit slots, inside the
@@ -178,10 +171,6 @@ class FaultStore:
             (rule.id, json.dumps(rule.to_json()), source, time.time()),
         )
         return rule
-
-    @staticmethod
-    def _bump_version(db: sqlite3.Connection) -> None:
-        db.execute("UPDATE fault_meta SET value = value + 1 WHERE key = 'version'")
 
     # -- deciding -----------------------------------------------------------------
 

@@ -4,6 +4,11 @@ All gunicorn workers share the file (WAL mode), so a message recorded by one
 worker is seen by all. Reads use one connection per thread; writes go through
 ``GroupCommit`` (one writing connection per process, concurrent sends sharing
 a transaction). A send is committed before its answer goes out.
+
+An accepted send is stored as received: its body, not also the payload parsed
+from it nor the answer built from the row, which the views compute when read
+(``_message``). A rejected one keeps both, as they cannot be told from the
+row alone.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sms_contract.core.jsontext import dumps
 from sms_contract.core.validation import Violation
 from sms_contract.mock_provider.storage.database import SharedDatabase
 
@@ -46,8 +52,10 @@ CREATE TABLE IF NOT EXISTS messages (
     response TEXT,
     readings TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted_ret_id
-    ON messages (namespace, ret_id) WHERE status = 'accepted';
+-- One accepted send per retId and namespace. ``status`` is a column too, so
+-- that counting the accepted rows reads this index alone (``counters()``).
+CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted
+    ON messages (namespace, ret_id, status) WHERE status = 'accepted';
 CREATE INDEX IF NOT EXISTS messages_namespace ON messages (namespace, id);
 CREATE INDEX IF NOT EXISTS messages_ret_id ON messages (ret_id);
 CREATE TABLE IF NOT EXISTS counters (
@@ -57,20 +65,55 @@ CREATE TABLE IF NOT EXISTS counters (
     rejected INTEGER NOT NULL DEFAULT 0,
     duplicates INTEGER NOT NULL DEFAULT 0
 );
--- The counters follow the messages inside SQLite: a new row is one more send
--- received, a raised attempt count one more retry; pruning and clearing leave them.
-CREATE TRIGGER IF NOT EXISTS count_new_message AFTER INSERT ON messages BEGIN
-    INSERT INTO counters (namespace, received, accepted, rejected)
-    VALUES (NEW.namespace, 1, NEW.status = 'accepted', NEW.status = 'rejected')
-    ON CONFLICT (namespace) DO UPDATE SET received = received + 1,
-        accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected;
-END;
+-- The counters hold what the messages no longer show: the rows pruned or
+-- cleared (folded in by ``_fold``), and every retry (this trigger: retries are
+-- few). ``counters()`` adds the rows there are, so an insert writes no counter.
 CREATE TRIGGER IF NOT EXISTS count_retry AFTER UPDATE OF attempts ON messages BEGIN
     INSERT INTO counters (namespace, received, accepted, duplicates)
     VALUES (NEW.namespace, 1, 1, 1)
     ON CONFLICT (namespace) DO UPDATE SET received = received + 1,
         accepted = accepted + 1, duplicates = duplicates + 1;
 END;
+"""
+
+#: What an older inbox file has and this version replaces, by kind: a trigger
+#: counted every new row (the counters then included the rows there are), and
+#: the unique index had no ``status`` column.
+_OLD = {"trigger": "count_new_message", "index": "messages_accepted_ret_id"}
+
+#: The counts of the rows that ``{where}`` selects, per namespace, added to the
+#: counters (before those rows are deleted).
+_FOLD = """
+INSERT INTO counters (namespace, received, accepted, rejected)
+SELECT namespace, count(*), sum(status = 'accepted'), sum(status = 'rejected')
+FROM messages WHERE {where} GROUP BY namespace
+ON CONFLICT (namespace) DO UPDATE SET received = received + excluded.received,
+    accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected
+"""
+
+#: The counters: what they hold plus the rows there are (one statement, so one
+#: snapshot). Counting the rows reads two indexes, never the table: every row
+#: is in ``messages_namespace``, every accepted one in ``messages_accepted``.
+_COUNTERS = """
+WITH live AS (
+    SELECT namespace, count(*) AS received, 0 AS accepted FROM messages GROUP BY namespace
+    UNION ALL
+    SELECT namespace, 0, count(*) FROM messages WHERE status = 'accepted' GROUP BY namespace
+), rows AS (
+    SELECT namespace, sum(received) AS received, sum(accepted) AS accepted
+    FROM live GROUP BY namespace
+), names AS (
+    SELECT namespace FROM counters UNION SELECT namespace FROM rows
+)
+SELECT names.namespace AS namespace,
+    coalesce(c.received, 0) + coalesce(r.received, 0) AS received,
+    coalesce(c.accepted, 0) + coalesce(r.accepted, 0) AS accepted,
+    coalesce(c.rejected, 0) + coalesce(r.received - r.accepted, 0) AS rejected,
+    coalesce(c.duplicates, 0) AS duplicates
+FROM names
+LEFT JOIN counters AS c ON c.namespace = names.namespace
+LEFT JOIN rows AS r ON r.namespace = names.namespace
+ORDER BY names.namespace
 """
 
 _COLUMNS = (
@@ -81,8 +124,9 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
 #: One statement for an accepted send: a new row, or the retry of an accepted
 #: retId with the same body (attempts + 1); no row comes back for a conflict.
+#: The id is chosen beforehand: left to SQLite, a retry would use one up too.
 _UPSERT = (
-    f"{_INSERT} ON CONFLICT (namespace, ret_id) WHERE status = 'accepted' "
+    f"{_INSERT} ON CONFLICT (namespace, ret_id, status) WHERE status = 'accepted' "
     "DO UPDATE SET attempts = attempts + 1, last_seen_at = excluded.received_at "
     "WHERE body_hash = excluded.body_hash RETURNING id, attempts"
 )
@@ -153,8 +197,31 @@ class Stored:
     attempts: int = 1
 
 
-#: Builds the answer of a stored send (inside its transaction, so it is stored too).
+#: Builds the answer of a stored send, inside its transaction (the answer to a
+#: refused send is stored with it; that to an accepted one is ``accepted_answer``).
 Respond = Callable[[Received, Stored], dict[str, Any]]
+
+
+def accepted_answer(
+    message_id: int,
+    ret_id: str | None,
+    credits: Any,
+    warnings: list[dict[str, str]],
+    attempts: int = 1,
+) -> dict[str, Any]:
+    """The answer to an accepted send: the send URL's, and the ``response`` of its
+    message (that of the first attempt)."""
+    answer: dict[str, Any] = {
+        "id": message_id,
+        "retId": ret_id,
+        "status": "accepted",
+        "credits": credits,
+    }
+    if attempts > 1:
+        answer.update(duplicate=True, attempts=attempts)
+    if warnings:
+        answer["warnings"] = warnings
+    return answer
 
 
 @dataclass(frozen=True)
@@ -177,8 +244,10 @@ class Inbox:
     def __init__(self, db: SharedDatabase, *, max_messages: int = 100_000) -> None:
         self.max_messages = max_messages
         self._db = db
-        self._db.reader().executescript(_SCHEMA)
+        with self._db.reading() as conn:
+            conn.executescript(_SCHEMA)
         _add_missing_columns(self._db)
+        _upgrade(self._db)
 
     # -- writing ----------------------------------------------------------------
 
@@ -194,41 +263,43 @@ class Inbox:
     def _record(
         self, db: sqlite3.Connection, batch: dict[str, Any], item: Received, respond: Respond
     ) -> tuple[Stored, dict[str, Any]]:
-        # The id is known before the insert, so the answer (which holds it) is
-        # stored by the same statement; ``batch`` carries the last id of this
-        # transaction from one send to the next.
+        # Ids follow one another with no gap (pruning counts on it); ``batch``
+        # carries the last one of this transaction from one send to the next.
         if "last_id" not in batch:
             row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
             batch["last_id"] = int(row[0]) if row else 0
         new_id = batch["last_id"] + 1
+        conflict = False
         if item.status == "accepted":
-            stored = Stored(new_id)
-            response = respond(item, stored)
-            rows = db.execute(_UPSERT, _row(new_id, item, response)).fetchall()
-            if rows and rows[0]["attempts"] > 1:  # a retry of the same body
-                stored = Stored(rows[0]["id"], duplicate=True, attempts=rows[0]["attempts"])
+            rows = db.execute(_UPSERT, (new_id, *_values(item, None, None))).fetchall()
+            if rows and rows[0][1] > 1:  # a retry of the same body
+                stored = Stored(rows[0][0], duplicate=True, attempts=rows[0][1])
                 if item.faults:  # the faults of every attempt stay on the one entry
                     _append_faults(db, stored.id, item.faults)
                 return stored, respond(item, stored)
-            if not rows:  # accepted before with another body
-                earlier = db.execute(
-                    "SELECT id FROM messages "
-                    "WHERE namespace = ? AND ret_id = ? AND status = 'accepted'",
-                    (item.namespace, item.field_text("retId")),
-                ).fetchone()
-                item = item.conflicting(int(earlier["id"]))
-                stored = Stored(new_id, conflict=True)
-                response = respond(item, stored)
-                db.execute(_INSERT, _row(new_id, item, response))
-        else:
-            stored = Stored(new_id)
-            response = respond(item, stored)
-            db.execute(_INSERT, _row(new_id, item, response))
+            if rows:
+                batch["last_id"] = new_id
+                self._prune(db, new_id)
+                return Stored(new_id), respond(item, Stored(new_id))
+            # Accepted before with another body: a conflict, recorded as rejected.
+            earlier = db.execute(
+                "SELECT id FROM messages "
+                "WHERE namespace = ? AND ret_id = ? AND status = 'accepted'",
+                (item.namespace, item.field_text("retId")),
+            ).fetchone()
+            item, conflict = item.conflicting(int(earlier[0])), True
+        # A refusal's answer cannot be told from the row: it is stored with it.
+        stored = Stored(new_id, conflict=conflict)
+        response = respond(item, stored)
+        db.execute(_INSERT, (new_id, *_values(item, _dump(item.payload), _dump(response))))
         batch["last_id"] = new_id
+        self._prune(db, new_id)
+        return stored, response
+
+    def _prune(self, db: sqlite3.Connection, new_id: int) -> None:
         if new_id > self.max_messages:
             # An index range on the primary key: nearly free when nothing is due.
-            db.execute("DELETE FROM messages WHERE id <= ?", (new_id - self.max_messages,))
-        return stored, response
+            _delete(db, "id <= ?", (new_id - self.max_messages,))
 
     def set_faults(self, message_id: int, faults: Sequence[dict[str, Any]]) -> None:
         """Replace the faults recorded on a message (a fault's outcome, known later)."""
@@ -243,8 +314,8 @@ class Inbox:
         """Delete every message (of ``namespace`` when given) inside the caller's
         write transaction; return how many."""
         if namespace is None:
-            return int(db.execute("DELETE FROM messages").rowcount)
-        return int(db.execute("DELETE FROM messages WHERE namespace = ?", (namespace,)).rowcount)
+            return _delete(db, "true", ())
+        return _delete(db, "namespace = ?", (namespace,))
 
     # -- reading ----------------------------------------------------------------
 
@@ -252,23 +323,20 @@ class Inbox:
         """One message by id."""
         if not 0 < message_id <= _MAX_ID:
             return None
-        row = (
-            self._db.reader()
-            .execute("SELECT * FROM messages WHERE id = ?", (message_id,))
-            .fetchone()
-        )
+        with self._db.reading() as db:
+            row = db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return _message(row) if row is not None else None
 
     def find(self, where: MessageFilter) -> tuple[list[dict[str, Any]], int]:
         """The messages matching ``where``, newest first, and how many match in all."""
         clauses, values = _where(where)
         sql_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        db = self._db.reader()
-        total = db.execute(f"SELECT count(*) FROM messages{sql_where}", values).fetchone()[0]
-        rows = db.execute(
-            f"SELECT * FROM messages{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*values, where.limit, where.offset],
-        ).fetchall()
+        with self._db.reading() as db:
+            total = db.execute(f"SELECT count(*) FROM messages{sql_where}", values).fetchone()[0]
+            rows = db.execute(
+                f"SELECT * FROM messages{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*values, where.limit, where.offset],
+            ).fetchall()
         return [_message(row) for row in rows], int(total)
 
     def wait(self, ret_id: str, namespace: str | None, timeout: float) -> dict[str, Any] | None:
@@ -288,17 +356,14 @@ class Inbox:
 
     def counters(self) -> list[dict[str, Any]]:
         """Monotonic counts per namespace (they survive pruning and clearing)."""
-        rows = self._db.reader().execute("SELECT * FROM counters ORDER BY namespace").fetchall()
-        return [dict(row) for row in rows]
+        with self._db.reading() as db:
+            return [dict(row) for row in db.execute(_COUNTERS).fetchall()]
 
     def namespaces(self) -> list[str]:
         """Every namespace that has messages."""
-        rows = (
-            self._db.reader()
-            .execute("SELECT DISTINCT namespace FROM messages ORDER BY namespace")
-            .fetchall()
-        )
-        return [row[0] for row in rows]
+        with self._db.reading() as db:
+            rows = db.execute("SELECT DISTINCT namespace FROM messages ORDER BY namespace")
+            return [row[0] for row in rows.fetchall()]
 
 
 #: Columns added since the first release: an older inbox file gets them on open.
@@ -306,7 +371,8 @@ _ADDED_COLUMNS = {"readings": "TEXT"}
 
 
 def _add_missing_columns(db: SharedDatabase) -> None:
-    present = {row[1] for row in db.reader().execute("PRAGMA table_info(messages)")}
+    with db.reading() as conn:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
     missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in present}
     if missing:
 
@@ -317,6 +383,45 @@ def _add_missing_columns(db: SharedDatabase) -> None:
                     conn.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
 
         db.write(work)
+
+
+def _upgrade(db: SharedDatabase) -> None:
+    """Bring an older inbox file to this version: rows counted when read (its
+    counters lose the rows there are, the insert trigger goes), and the old
+    unique index dropped (``_SCHEMA`` made the new one)."""
+
+    def old(conn: sqlite3.Connection) -> set[tuple[str, str]]:
+        rows = conn.execute(
+            "SELECT type, name FROM sqlite_master WHERE (type, name) IN (VALUES (?, ?), (?, ?))",
+            [value for item in _OLD.items() for value in item],
+        )
+        return {(kind, name) for kind, name in rows.fetchall()}
+
+    def work(conn: sqlite3.Connection, _batch: dict[str, Any]) -> None:
+        found = old(conn)  # another worker may have done it meanwhile
+        if ("trigger", _OLD["trigger"]) in found:
+            conn.execute(f"DROP TRIGGER {_OLD['trigger']}")
+            conn.execute(
+                "UPDATE counters SET received = counters.received - live.received, "
+                "accepted = counters.accepted - live.accepted, "
+                "rejected = counters.rejected - live.rejected "
+                "FROM (SELECT namespace, count(*) AS received, sum(status = 'accepted') "
+                "AS accepted, sum(status = 'rejected') AS rejected FROM messages "
+                "GROUP BY namespace) AS live WHERE counters.namespace = live.namespace"
+            )
+        if ("index", _OLD["index"]) in found:
+            conn.execute(f"DROP INDEX {_OLD['index']}")
+
+    with db.reading() as conn:
+        found = old(conn)
+    if found:
+        db.write(work)
+
+
+def _delete(db: sqlite3.Connection, where: str, values: tuple[Any, ...]) -> int:
+    """Delete the messages ``where`` selects, their counts kept in the counters."""
+    db.execute(_FOLD.format(where=where), values)
+    return int(db.execute(f"DELETE FROM messages WHERE {where}", values).rowcount)
 
 
 def _where(where: MessageFilter) -> tuple[list[str], list[Any]]:
@@ -343,41 +448,47 @@ def _append_faults(
     db.execute("UPDATE messages SET faults = ? WHERE id = ?", (_dump(combined), message_id))
 
 
-def _row(message_id: int, item: Received, response: dict[str, Any]) -> tuple[Any, ...]:
-    """The values of ``_INSERT`` for ``item``."""
+def _values(item: Received, payload: str | None, response: str | None) -> tuple[Any, ...]:
+    """The values of ``_INSERT`` for ``item`` but the id, with the payload and the
+    answer as stored (``None`` for an accepted send: computed when read)."""
+    fields = item.payload or {}
+
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        return value if isinstance(value, str) else None
+
     return (
-        message_id,
         item.namespace,
         item.received_at,
         item.received_at,
         item.status,
         item.http_status,
-        item.field_text("retId"),
-        item.field_text("to"),
-        item.field_text("type"),
-        item.field_text("sender"),
-        item.field_text("text"),
+        text("retId"),
+        text("to"),
+        text("type"),
+        text("sender"),
+        text("text"),
         item.login,
         item.body,
         item.body_hash,
-        _dump(item.payload),
-        _dump([v.to_dict() for v in item.violations]),
-        _dump([w.to_dict() for w in item.warnings]),
-        _dump(item.headers),
+        payload,
+        _dump_findings(item.violations),
+        _dump_findings(item.warnings),
+        dumps(item.headers),
         item.client,
         item.duration_ms,
         _dump(list(item.faults)),
-        _dump(response),
+        response,
         _dump(item.readings),
     )
 
 
+def _dump_findings(findings: tuple[Violation, ...]) -> str:
+    return dumps([finding.to_dict() for finding in findings]) if findings else "[]"
+
+
 def _dump(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not value and isinstance(value, list | dict):
-        return "[]" if isinstance(value, list) else "{}"
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None if value is None else dumps(value)
 
 
 def _iso(timestamp: float) -> str:
@@ -389,6 +500,12 @@ def _message(row: sqlite3.Row) -> dict[str, Any]:
         value = row[column]
         return None if value is None else json.loads(value)
 
+    payload, response, warnings = load("payload"), load("response"), load("warnings")
+    if row["status"] == "accepted" and payload is None:
+        # Stored as received: the body parsed as the send's payload, and the
+        # answer it got (the first one; a retry's answer adds ``duplicate``).
+        payload = json.loads(row["body"])
+        response = accepted_answer(row["id"], row["ret_id"], payload.get("credits"), warnings)
     return {
         "id": row["id"],
         "namespace": row["namespace"],
@@ -403,14 +520,14 @@ def _message(row: sqlite3.Row) -> dict[str, Any]:
         "text": row["text"],
         "login": row["login"],
         "attempts": row["attempts"],
-        "payload": load("payload"),
+        "payload": payload,
         "body": row["body"],
         "violations": load("violations"),
-        "warnings": load("warnings"),
+        "warnings": warnings,
         "headers": load("headers"),
         "client": row["client"],
         "durationMs": row["duration_ms"],
         "faults": load("faults"),
-        "response": load("response"),
+        "response": response,
         "readings": load("readings"),
     }

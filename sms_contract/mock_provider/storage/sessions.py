@@ -37,7 +37,8 @@ class SessionStore:
 
     def __init__(self, db: SharedDatabase) -> None:
         self._db = db
-        self._db.reader().executescript(_SCHEMA)
+        with self._db.reading() as conn:
+            conn.executescript(_SCHEMA)
 
     def open(self, admin_token: str) -> str:
         """A new session for a sign-in with ``admin_token``; the cookie value."""
@@ -56,14 +57,11 @@ class SessionStore:
 
     def valid(self, session: str, admin_token: str) -> bool:
         """Whether ``session`` is open, unexpired and was opened with ``admin_token``."""
-        row = (
-            self._db.reader()
-            .execute(
+        with self._db.reading() as db:
+            row = db.execute(
                 "SELECT token_digest FROM ui_sessions WHERE digest = ? AND expires_at > ?",
                 (_digest(session), time.time()),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return row is not None and secrets.compare_digest(row[0], _digest(admin_token))
 
     def end(self, session: str) -> None:

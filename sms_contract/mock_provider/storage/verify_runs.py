@@ -79,7 +79,8 @@ class VerifyRunStore:
     def __init__(self, db: SharedDatabase, *, longest_seconds: float) -> None:
         self._db = db
         self.longest_seconds = longest_seconds
-        self._db.reader().executescript(_SCHEMA)
+        with self._db.reading() as conn:
+            conn.executescript(_SCHEMA)
 
     @property
     def closed(self) -> bool:
@@ -203,11 +204,8 @@ class VerifyRunStore:
 
     def get(self, run_id: str, *, checks_from: int = 0) -> dict[str, Any] | None:
         """One run, with its checks from position ``checks_from`` on."""
-        row = (
-            self._db.reader()
-            .execute("SELECT * FROM verify_runs WHERE id = ?", (run_id,))
-            .fetchone()
-        )
+        with self._db.reading() as db:
+            row = db.execute("SELECT * FROM verify_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
         checks = json.loads(row["checks"])
@@ -224,14 +222,14 @@ class VerifyRunStore:
         clause, values = (
             ("WHERE client = ?", [where.client]) if where.client is not None else ("", [])
         )
-        db = self._db.reader()
-        total = db.execute(f"SELECT count(*) FROM verify_runs {clause}", values).fetchone()[0]
-        rows = db.execute(
-            "SELECT id, status, started_at, finished_at, request, total, reason, "
-            "json_array_length(checks) AS done, json_extract(report, '$.verdict') AS verdict "
-            f"FROM verify_runs {clause} ORDER BY rowid DESC LIMIT ? OFFSET ?",
-            [*values, where.limit, where.offset],
-        ).fetchall()
+        with self._db.reading() as db:
+            total = db.execute(f"SELECT count(*) FROM verify_runs {clause}", values).fetchone()[0]
+            rows = db.execute(
+                "SELECT id, status, started_at, finished_at, request, total, reason, "
+                "json_array_length(checks) AS done, json_extract(report, '$.verdict') AS verdict "
+                f"FROM verify_runs {clause} ORDER BY rowid DESC LIMIT ? OFFSET ?",
+                [*values, where.limit, where.offset],
+            ).fetchall()
         runs = [
             _summary(
                 row,

@@ -1,8 +1,8 @@
 """The inbox pages: the live list of messages, one message, and clearing.
 
 The list updates live through server-sent events from ``/api/events``, which
-polls SQLite's ``PRAGMA data_version`` (cheap, and it sees commits of every
-gunicorn worker) and ends each stream after ``STREAM_SECONDS``; the browser
+polls the database's count of commits (a shared integer: free, and it sees
+the commits of every gunicorn worker) and ends each stream after ``STREAM_SECONDS``; the browser
 then reconnects on its own. Streams showing the same filter share one page
 (``_Pages``), and at most ``max_streams`` are open per process: past that the
 UI polls ``/api/events?once=1`` instead.

@@ -4,9 +4,12 @@
 
 Serves the fake provider on a throw-away inbox, sends a few example SMS and
 saves ``inbox.png``, ``detail.png``, ``checker.png`` and ``faults.png`` in
-FOLDER (``docs/screenshots`` by default). Needs the ``dev`` extra
-(Playwright) and a system Chromium; Playwright never downloads a browser here.
-The browser tests use ``launch`` too.
+FOLDER (``docs/screenshots`` by default); then runs the verify page against a
+second fake provider (HTTPS, credentials, a fault rule that answers 500 to
+an emoji) and saves ``verify.png``, ``verify-run.png`` and ``verify-report.png``.
+Needs the ``dev`` extra (Playwright) and a system Chromium; Playwright never
+downloads a browser here. The browser tests use ``launch``, ``verify_target``
+and ``fill_verify_form`` too.
 """
 
 from __future__ import annotations
@@ -152,11 +155,101 @@ def _checker_example() -> str:
     )
 
 
+# -- the verify page ---------------------------------------------------------------------
+
+#: The credentials of the endpoint the verify screenshots check.
+VERIFY_LOGIN, VERIFY_PASSWORD = "partner", "demo-Pa55word"
+VERIFY_TO = "+33612345678"
+
+
+def verify_target(folder: Path) -> Any:
+    """The fake provider as an endpoint to check: HTTPS with its local CA (``ca_bundle``)
+    and strict credentials (``VERIFY_LOGIN``, ``VERIFY_PASSWORD``); like verify's built-in
+    provider it takes ``credits=either``, so it passes every check. Stop it after use."""
+    from sms_contract.mock_provider.testing import LiveProvider, provider_config
+
+    config = provider_config(
+        folder,
+        auth="strict",
+        credentials=((VERIFY_LOGIN, VERIFY_PASSWORD),),
+        readings="credits=either",
+    )
+    return LiveProvider(config, tls_dir=folder / "tls")
+
+
+def fill_verify_form(page: Any, url: str, ca_bundle: str | None, **fields: str) -> None:
+    """Fill the verify form: ``url``, the demo number and credentials, the CA's PEM text,
+    then any other field by its name (``only="payload"``)."""
+    values = {"to": VERIFY_TO, "login": VERIFY_LOGIN, "password": VERIFY_PASSWORD, **fields}
+    page.fill("#url", url)
+    for name, value in values.items():
+        page.fill(f"[name={name}]", value)
+    if ca_bundle is not None:
+        page.fill("#cacert", Path(ca_bundle).read_text(encoding="utf-8"))
+
+
+def take_verify(folder: Path, browser: Any = None) -> list[Path]:
+    """Run the verify page against a fake provider and save its screenshots in ``folder``."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as state:
+        from sms_contract.mock_provider.testing import LiveProvider, provider_config
+
+        page_server = LiveProvider(provider_config(Path(state) / "page"))
+        target = verify_target(Path(state) / "target")
+        try:
+            partner = target.view("partner")
+            # A defect to show (emoji answered 500), and a pace a screenshot can catch.
+            partner.add_fault(text="🎉", status=500, description="emoji crash")
+            partner.add_fault(delay=0.25, description="a slow endpoint")
+            url, ca_bundle = partner.url, target.ca_bundle
+            if browser is not None:
+                return _shoot_verify(browser, page_server.base_url, url, ca_bundle, folder)
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as playwright:
+                own = launch(playwright)
+                try:
+                    return _shoot_verify(own, page_server.base_url, url, ca_bundle, folder)
+                finally:
+                    own.close()
+        finally:
+            target.stop()
+            page_server.stop()
+
+
+def _shoot_verify(
+    browser: Any, base_url: str, url: str, ca_bundle: str | None, folder: Path
+) -> list[Path]:
+    saved: list[Path] = []
+    context = browser.new_context(viewport=VIEWPORT, color_scheme="light")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+
+    def shot(name: str, *, full_page: bool = False) -> None:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        saved.append(path)
+
+    try:
+        page.goto(base_url + "/verify")
+        fill_verify_form(page, url, ca_bundle)
+        shot("verify")
+        page.click("#verify-button")
+        page.locator("#check-lines li").nth(7).wait_for()
+        shot("verify-run")
+        page.wait_for_selector("#verdict")
+        shot("verify-report", full_page=True)
+    finally:
+        context.close()
+    return saved
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m``."""
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else Path("docs/screenshots")
-    for path in take(folder):
+    for path in [*take(folder), *take_verify(folder)]:
         print(path)
     return 0
 

@@ -18,6 +18,10 @@ The hierarchy::
     ├── QueryError (ValueError)          an admin API query parameter that cannot be used
     ├── UnknownSelector (ValueError)     a verify ``--only``/``--skip`` naming no check
     ├── Unreachable                      verify: the endpoint cannot be reached
+    │   └── TargetRefused                verify: an address the run may not connect to
+    ├── InvalidRunInput (ValueError)     verify: an option of a run that cannot be used
+    ├── TlsFailure                       verify: no TLS, or an invalid certificate, before any check
+    ├── VerifyBusy                       verify page: too many runs under way (retry later)
     ├── BudgetExhausted                  verify: a send past ``--max-sends``
     ├── CredentialsInClear               verify: credentials about to go over plain http
     └── OpenApiMissing                   verify: the provider OpenAPI is not installed
@@ -172,6 +176,37 @@ class UnknownSelector(SmsContractError, ValueError):
 
 class Unreachable(SmsContractError):
     """The endpoint cannot be reached at all: DNS, refused connection, timeout."""
+
+
+class TargetRefused(Unreachable):
+    """A connection the run may not make: the endpoint's address is not public
+    (``--verify-targets public``). Not an ``OSError``, so no HTTP library retries it
+    or reads it as a network failure: it ends the run."""
+
+
+class InvalidRunInput(SmsContractError, ValueError):
+    """An option of a verify run that cannot be used; ``field`` names it (``to``) and
+    ``code`` the rule it breaks."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.code = code
+
+
+class TlsFailure(SmsContractError):
+    """The endpoint's TLS cannot be used (no handshake, an invalid certificate): a run
+    started from the web refuses it up front, with the message of the check."""
+
+
+class VerifyBusy(SmsContractError):
+    """A web run refused for now: the client's run or too many runs are under way;
+    ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BudgetExhausted(SmsContractError):

@@ -41,3 +41,17 @@ def test_no_module_imports_a_private_name_of_another_module() -> None:
                 if private:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {private}")
     assert offenders == []
+
+
+def test_serves_master_imports_no_http_client_before_gevent_patches_its_workers() -> None:
+    # A module imported before the patching keeps the unpatched ssl (gevent warns, and
+    # urllib3 then recurses on its first HTTPS request from a worker).
+    probe = (
+        "import sys; import sms_contract.cli.serve, sms_contract.cli.proxy; "
+        "from sms_contract.mock_provider import server, worker; "
+        "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -24,6 +24,9 @@ from sms_contract.mock_provider.openapi import mock_openapi
 from sms_contract.mock_provider.testing import LiveProvider, provider_config
 from sms_contract.mock_provider.upstream import UpstreamConfig
 
+#: The document does not name the upstream: any URL gives it.
+SOME_UPSTREAM = "https://localhost/sms"
+
 #: Per operation and generation mode: enough to find disagreements, quick on 2 cores.
 MAX_EXAMPLES = 25
 #: The provider under test: a short longest wait, since the cases try the maximum.
@@ -44,28 +47,35 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409",
 """
 
 FAULTS_API = "^/api/faults"
-#: Every other operation. ``include`` cannot narrow a schema whose settings hold
-#: ``[[operations]]`` (schemathesis ORs it with their own filter), ``exclude`` can.
-NOT_FAULTS_API = "^(?!/api/faults)"
-#: All but the operation a proxy answers otherwise: the send (a namespace changes nothing).
-NOT_PROXIED = "^(?!/sms$)"
-#: The document does not name the upstream: any URL gives it.
-SOME_UPSTREAM = "https://localhost/sms"
+#: Starting a verify run: a schema-valid request makes the server reach the URL it names
+#: (DNS, TCP, TLS) before answering, so positive data would connect to generated hosts
+#: on the network. Only negative data is generated for it: the server refuses a request
+#: that breaks the schema before it connects anywhere.
+START_RUN = "^/api/verify/runs$"
 
 
-def _schema(**options: Any) -> Any:
+def _only(loaded: Any, path_regex: str, method: str | None = None) -> Any:
+    """``loaded`` limited to the operations on paths matching ``path_regex`` (anchored
+    with ``^``), and of ``method`` when given. Not ``include``: the ``[[operations]]``
+    entry of the settings is an include filter too, and include filters add up."""
+    narrowed = loaded.exclude(path_regex=f"^(?!{path_regex.removeprefix('^')})")
+    if method is not None:
+        narrowed = narrowed.exclude(method_regex=f"^(?!{method}$)")
+    return narrowed
+
+
+def _schema(*modes: GenerationMode, **options: Any) -> Any:
     document = mock_openapi(provider_config(Path("unused"), **CONFIG_OPTIONS, **options))
     loaded = schemathesis.openapi.from_dict(document, config=SchemathesisConfig.from_str(SETTINGS))
     loaded.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-        max_examples=MAX_EXAMPLES,
-        deterministic=True,
+        modes=list(modes), max_examples=MAX_EXAMPLES, deterministic=True
     )
     return loaded
 
 
-schema = _schema()
-proxy_schema = _schema(upstream=SOME_UPSTREAM)
+schema = _schema(GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+negative_schema = _schema(GenerationMode.NEGATIVE)
+proxy_schema = _schema(GenerationMode.POSITIVE, GenerationMode.NEGATIVE, upstream=SOME_UPSTREAM)
 
 
 def _live(folder: Path) -> LiveProvider:
@@ -88,6 +98,33 @@ def live_for_faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePr
     server.stop()
 
 
+@schema.exclude(path_regex=FAULTS_API).exclude(method="POST", path_regex=START_RUN).parametrize()
+def test_every_answer_matches_the_openapi_document(case: Any, live: LiveProvider) -> None:
+    case.call_and_validate(base_url=live.base_url, verify=live.verify)
+
+
+@_only(negative_schema, START_RUN, "POST").parametrize()
+def test_a_verify_run_request_that_breaks_the_schema_is_refused_as_documented(
+    case: Any, live: LiveProvider
+) -> None:
+    case.call_and_validate(base_url=live.base_url, verify=live.verify)
+
+
+@_only(schema, FAULTS_API).parametrize()
+def test_every_fault_rule_answer_matches_the_openapi_document(
+    case: Any, live_for_faults: LiveProvider
+) -> None:
+    case.call_and_validate(base_url=live_for_faults.base_url, verify=live_for_faults.verify)
+
+
+def test_the_live_server_serves_the_document_the_cases_were_drawn_from(
+    live: LiveProvider,
+) -> None:
+    served = requests.get(live.base_url + "/openapi.json", verify=live.verify, timeout=10)
+    assert served.status_code == 200
+    assert served.json() == schema.raw_schema
+
+
 @pytest.fixture(scope="module")
 def live_proxy(
     tmp_path_factory: pytest.TempPathFactory, live: LiveProvider
@@ -101,19 +138,11 @@ def live_proxy(
     server.stop()
 
 
-@schema.exclude(path_regex=FAULTS_API).parametrize()
-def test_every_answer_matches_the_openapi_document(case: Any, live: LiveProvider) -> None:
-    case.call_and_validate(base_url=live.base_url, verify=live.verify)
+#: The operation a proxy answers otherwise than the fake provider: the send.
+PROXIED = "^/sms$"
 
 
-@schema.exclude(path_regex=NOT_FAULTS_API).parametrize()
-def test_every_fault_rule_answer_matches_the_openapi_document(
-    case: Any, live_for_faults: LiveProvider
-) -> None:
-    case.call_and_validate(base_url=live_for_faults.base_url, verify=live_for_faults.verify)
-
-
-@proxy_schema.exclude(path_regex=NOT_PROXIED).parametrize()
+@_only(proxy_schema, PROXIED).parametrize()
 def test_every_proxy_answer_matches_the_proxy_openapi_document(
     case: Any, live_proxy: LiveProvider
 ) -> None:
@@ -127,11 +156,3 @@ def test_the_live_proxy_serves_the_document_its_cases_were_drawn_from(
         live_proxy.base_url + "/openapi.json", verify=live_proxy.verify, timeout=10
     )
     assert served.json() == proxy_schema.raw_schema
-
-
-def test_the_live_server_serves_the_document_the_cases_were_drawn_from(
-    live: LiveProvider,
-) -> None:
-    served = requests.get(live.base_url + "/openapi.json", verify=live.verify, timeout=10)
-    assert served.status_code == 200
-    assert served.json() == schema.raw_schema

@@ -207,7 +207,7 @@ def test_the_checker_shows_every_violation(tab: Tab) -> None:
 
 def test_ui_pages_send_the_csp_and_nosniff_and_break_neither(tab: Tab, sms: SmsProvider) -> None:
     message_id = sms.send(sms_body("Bonjour")).json()["id"]
-    for path in ["/", f"/messages/{message_id}", "/check", "/faults", "/spec"]:
+    for path in ["/", f"/messages/{message_id}", "/check", "/faults", "/spec", "/verify"]:
         response = tab.open(path)
         headers = response.headers
         assert "default-src 'self'" in headers["content-security-policy"], path

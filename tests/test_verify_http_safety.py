@@ -17,7 +17,7 @@ from sms_contract.contract_tests.catalogue import CATALOGUE
 from sms_contract.contract_tests.probes import SILENT_TIMEOUTS, RequestSpec, Target
 from sms_contract.core.credentials import basic_authorization
 from sms_contract.exceptions import CredentialsInClear
-from sms_contract.sender.client import plain_http_refusal
+from sms_contract.sender.transport import plain_http_refusal
 
 CLEAR = "so the credentials do not travel in clear"
 

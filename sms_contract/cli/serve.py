@@ -10,7 +10,7 @@ import json
 import shlex
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import click
@@ -20,7 +20,7 @@ from sms_contract.cli._state import require_state_dirs
 from sms_contract.core.readings import DEFAULTS, Readings
 from sms_contract.exceptions import ConfigError, RuleError
 from sms_contract.exit_codes import EXIT_USAGE
-from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.config import ProviderConfig, VerifyTargets
 from sms_contract.mock_provider.faults.rules import load_rules_file
 from sms_contract.mock_provider.server import ServeOptions, run
 from sms_contract.mock_provider.tls import LOCAL_HOSTS, TlsFiles
@@ -253,6 +253,23 @@ def _server_options(state_dir: str) -> list[Callable[[Any], Any]]:
             "localhost, 127.0.0.1 and ::1 plus these; bound elsewhere, to any name unless given.",
         ),
         env_option(
+            "--verify-targets",
+            env="VERIFY_TARGETS",
+            type=click.Choice(["public", "any", "off"]),
+            help="The verify page (/verify, /api/verify/runs): public checks public endpoints "
+            "only (no loopback, private, link-local, multicast or reserved address, checked on "
+            "every connection); any, any address; off removes the page and its API. "
+            "[default: any bound to loopback, else public]",
+        ),
+        env_option(
+            "--verify-max-runs",
+            env="VERIFY_MAX_RUNS",
+            default=2,
+            show_default=True,
+            type=click.IntRange(1, 100),
+            help="Verify runs under way at once on the whole server (429 past it; one per client).",
+        ),
+        env_option(
             "--sync",
             env="SYNC",
             type=click.Choice(["normal", "full"]),
@@ -334,6 +351,8 @@ def _prepare(
     admin_token: str | None,
     admin_token_file: Path | None,
     allowed_hosts: tuple[str, ...],
+    verify_targets: str | None,
+    verify_max_runs: int,
     sync: str,
     access_log: bool,
     faults_file: Path | None,
@@ -357,6 +376,8 @@ def _prepare(
             max_waits=max_waits,
             admin_token=_admin_token(admin_token, admin_token_file),
             allowed_hosts=_allowed_hosts(host, allowed_hosts),
+            verify_targets=_verify_targets(verify_targets, host),
+            verify_max_runs=verify_max_runs,
             sync=sync,  # type: ignore[arg-type]
             faults_file=faults_file,
             fault_max_seconds=fault_max_seconds,
@@ -427,6 +448,24 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def _verify_targets(given: str | None, host: str) -> VerifyTargets:
+    """``--verify-targets``, else ``any`` bound to loopback and ``public`` elsewhere: a
+    server others can reach checks public endpoints only unless told otherwise."""
+    if given is None:
+        return "any" if is_loopback(host) else "public"
+    return cast(VerifyTargets, given)
+
+
+def _verify_line(config: ProviderConfig, base: str) -> str:
+    if config.verify_targets == "off":
+        return "  verify     off"
+    reach = "public endpoints only" if config.verify_targets == "public" else "any endpoint"
+    return (
+        f"  verify     {base}/verify   checks {reach}, at most {config.verify_max_runs} "
+        "run(s) at once"
+    )
+
+
 def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool) -> str:
     host = {"0.0.0.0": "localhost", "::": "localhost", "::1": "[::1]"}.get(
         options.host, options.host
@@ -454,6 +493,7 @@ def _banner(config: ProviderConfig, options: ServeOptions, *, custom_cert: bool)
         f"  database   {config.db_path}",
         f"  faults     {config.faults_file or 'none'}   API {base}/api/faults   "
         f"magic recipients +447700900xxx (docs/faults.md)",
+        _verify_line(config, base),
     ]
     if options.tls and not custom_cert:
         lines.append(f"  CA         {options.tls.ca_cert}   (give it to clients: --cacert)")

@@ -5,28 +5,32 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import secrets
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 import click
-import phonenumbers
 from rich.console import Console
 
 from sms_contract.cli._common import fail, read_password
-from sms_contract.contract_tests.catalogue import CheckSpec, UnknownSelector, select
+from sms_contract.contract_tests.catalogue import CheckSpec
 from sms_contract.contract_tests.evidence import Redactor
+from sms_contract.contract_tests.inputs import (
+    check_number,
+    check_run_login,
+    check_selection,
+    check_url,
+    selectors,
+)
 from sms_contract.contract_tests.reports import WRITERS, build
 from sms_contract.contract_tests.reports.terminal import catalogue_table, progress_line, render
 from sms_contract.contract_tests.runner import DEFAULT_MAX_SENDS, Options, Result, Runner
-from sms_contract.core.credentials import InvalidLogin, check_login
-from sms_contract.core.model import E164_PATTERN
+from sms_contract.contract_tests.targets import TARGET_MODES
 from sms_contract.core.readings import DEFAULTS
+from sms_contract.exceptions import InvalidRunInput
 from sms_contract.exit_codes import EXIT_USAGE
 
 #: The numbers used against the built-in fake provider (no URL given): nothing is sent.
@@ -67,44 +71,26 @@ def _console(stream: TextIO, redact: Redactor) -> Console:
 def _number(value: str | None, option: str, *, digits: int | None = None) -> str | None:
     if value is None:
         return None
-    if not re.fullmatch(E164_PATTERN, value):
-        fail(f"{option} must be in E.164: '+', country code and number, no spaces (got {value!r})")
-    count = len(value) - 1
-    if digits is not None and count != digits:
-        fail(f"{option} must have exactly {digits} digits (it has {count})")
     try:
-        possible = phonenumbers.is_possible_number(phonenumbers.parse(value, None))
-    except phonenumbers.NumberParseException:
-        possible = False
-    if not possible:
-        fail(f"{option} {value} is not a possible phone number")
-    return value
+        return check_number(value, option, digits=digits)
+    except InvalidRunInput as error:
+        fail(error.message)
 
 
 def _url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.username is not None or parts.password is not None:
-        fail("put the credentials in --login and --password-env, not in the URL")
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        fail(f"the URL must be http(s)://host/..., got {value!r}")
     try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        fail(f"the URL has an invalid port: {value!r}")
-    return value
+        return check_url(value, credentials_hint="--login and --password-env")
+    except InvalidRunInput as error:
+        fail(error.message)
 
 
 def _password(login: str | None, password_env: str | None) -> str | None:
     if login is not None:
         try:
-            check_login(login)
-        except InvalidLogin as error:
-            fail(f"--login: {error}")
+            check_run_login(login, "--login")
+        except InvalidRunInput as error:
+            fail(error.message)
     return read_password(login, password_env)
-
-
-def _selectors(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
 @contextlib.contextmanager
@@ -251,6 +237,14 @@ with how to fix each check: docs/verify.md.
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a JUnit XML report (one testcase per check).",
 )
+@click.option(
+    "--targets",
+    type=click.Choice(TARGET_MODES),
+    default="any",
+    show_default=True,
+    help="public: connect to public addresses only (no loopback, private, link-local, "
+    "multicast or reserved one), checked on every connection, as a hosted checker does.",
+)
 @click.option("--list-checks", is_flag=True, help="List the checks and exit.")
 def verify(
     url: str | None,
@@ -273,6 +267,7 @@ def verify(
     json_path: Path | None,
     markdown_path: Path | None,
     junit: Path | None,
+    targets: str,
     list_checks: bool,
 ) -> None:
     """Check that the SMS endpoint at URL meets the INO CX SMS contract.
@@ -289,11 +284,11 @@ def verify(
     if list_checks:
         catalogue_table(_console(sys.stdout, Redactor()))
         return
-    only, skip = _selectors(only), _selectors(skip)
+    only, skip = selectors(only), selectors(skip)
     try:
-        select(only, skip)
-    except UnknownSelector as error:
-        fail(str(error))
+        check_selection(only, skip)
+    except InvalidRunInput as error:
+        fail(error.message)
     openapi = _openapi() if fuzz else None
     paths = {"html": html_path, "json": json_path, "markdown": markdown_path, "junit": junit}
     reports = {kind: path for kind, path in paths.items() if path is not None}
@@ -308,6 +303,7 @@ def verify(
         "fuzz_seed": fuzz_seed,
         "only": only,
         "skip": skip,
+        "targets": targets,
         # The checks build their payloads under the default readings (core/readings.py).
         "readings": DEFAULTS.to_dict(),
     }

@@ -25,6 +25,9 @@ from enum import StrEnum
 from sms_contract.core.readings import Readings
 from sms_contract.exceptions import UnknownSelector
 
+#: POSTs a run may send unless told otherwise: a full run needs 21.
+DEFAULT_MAX_SENDS = 25
+
 
 class Level(StrEnum):
     """How much a check matters."""

@@ -29,6 +29,7 @@ from sms_contract.contract_tests.evidence import (
     body_excerpt,
     excerpt,
 )
+from sms_contract.contract_tests.targets import Connector
 from sms_contract.core.credentials import basic_authorization
 from sms_contract.core.model import build_payload
 from sms_contract.exceptions import BudgetExhausted, CredentialsInClear, Unreachable
@@ -40,6 +41,9 @@ USER_AGENT = f"sms-contract-verify/{__version__}"
 UNKNOWN_FIELD = ("campaignRef", "sms-contract-verify")
 #: Requests left unanswered (timeouts) before an endpoint that never answered is unreachable.
 SILENT_TIMEOUTS = 2
+#: The most of an answer's body that is read: no endpoint can fill the checker's memory
+#: (a hosted checker's least of all). Far more than any SMS provider answers.
+MAX_ANSWER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,7 @@ class Target:
     """The endpoint under test: one ``requests`` session, ``verify`` passed on
     every request, a send budget, and redaction of every secret.
 
+    ``connector`` opens every connection (``contract_tests.targets``).
     ``credentials_refused`` (why, when the URL is plain http) makes any request
     carrying credentials raise ``CredentialsInClear`` instead of leaving. Once
     the first ``SILENT_TIMEOUTS`` requests all went unanswered, every further
@@ -195,6 +200,7 @@ class Target:
         timeout: float = 10.0,
         max_sends: int = 20,
         credentials_refused: str | None = None,
+        connector: Connector | None = None,
     ) -> None:
         self.url = url
         self.credentials_refused = credentials_refused
@@ -212,6 +218,8 @@ class Target:
         self.redact = Redactor(login, (self._password, self._wrong_password))
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # Every connection goes through the connector (the address rule, pinned).
+        (connector or Connector()).mount(self.session)
 
     @property
     def sends_left(self) -> int:
@@ -303,7 +311,9 @@ class Target:
                     verify=self.verify,
                     timeout=self.timeout,
                     allow_redirects=False,
+                    stream=True,
                 )
+                _read_bounded(answer)
         except requests.Timeout:
             self.timeouts += 1
             exchange.elapsed = time.perf_counter() - started
@@ -328,6 +338,21 @@ class Target:
         except ValueError:
             exchange.document = None
         return exchange
+
+
+def _read_bounded(answer: requests.Response) -> None:
+    """Read at most ``MAX_ANSWER_BYTES`` of the body of a streamed ``answer``, which
+    ``content`` then holds, and close it: the rest is never read."""
+    kept = bytearray()
+    try:
+        for chunk in answer.iter_content(64 * 1024):
+            kept += chunk
+            if len(kept) > MAX_ANSWER_BYTES:
+                break
+    finally:
+        answer.close()
+    # Where requests keeps a body it has read: content, text and json() read it there.
+    answer._content = bytes(kept[:MAX_ANSWER_BYTES])
 
 
 def safe_url(url: str) -> str:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sms_contract.contract_tests.catalogue import CheckSpec, Level, select
+from sms_contract.contract_tests.catalogue import DEFAULT_MAX_SENDS, CheckSpec, Level, select
 from sms_contract.contract_tests.checks import IMPLEMENTATIONS, Status, Verdict
 from sms_contract.contract_tests.evidence import Exchange
 from sms_contract.contract_tests.fuzz import FuzzResult, run_fuzz
@@ -34,13 +34,11 @@ from sms_contract.contract_tests.probes import (
     plan,
     safe_url,
 )
+from sms_contract.contract_tests.targets import Connector, TargetMode
 from sms_contract.contract_tests.tls import TlsFacts, Trust, Unreachable, connect, probe_legacy
 from sms_contract.contract_tests.tls import probe as probe_tls
 from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
-from sms_contract.sender.client import plain_http_refusal
-
-#: POSTs a run may send unless told otherwise: a full run needs 21.
-DEFAULT_MAX_SENDS = 25
+from sms_contract.sender.transport import plain_http_refusal
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,8 @@ class Options:
     skip: tuple[str, ...] = ()
     #: The readings of the contract in force (name -> the interpretation chosen), for reports.
     readings: Mapping[str, str] = field(default_factory=dict)
+    #: ``public``: connect to public addresses only (``contract_tests.targets``).
+    targets: TargetMode = "any"
 
 
 @dataclass
@@ -167,6 +167,8 @@ class Runner:
         self._done: dict[str, list[Exchange]] = {}
         self._order: list[Exchange] = []
         self._blocked: str | None = None
+        self._reached = False
+        self.connector = Connector(options.targets)
         parts = urlsplit(options.url)
         self.https = parts.scheme.lower() == "https"
         self.host = parts.hostname or ""
@@ -185,6 +187,7 @@ class Runner:
             timeout=options.timeout,
             max_sends=options.max_sends,
             credentials_refused=refusal if options.login else None,
+            connector=self.connector,
         )
 
     # -- the Evidence view ---------------------------------------------------------------
@@ -264,15 +267,26 @@ class Runner:
 
     # -- running -------------------------------------------------------------------------
 
+    def reach(self) -> None:
+        """The first steps of a run: a TCP connection and, for https, the TLS handshakes.
+
+        ``Unreachable`` when the endpoint cannot be reached (``TargetRefused`` when
+        its address may not be); afterwards ``tls`` holds the handshakes' facts.
+        ``run`` does not repeat what this did.
+        """
+        connect(self.host, self.port, self.options.timeout, self.connector).close()
+        if self.https:
+            self._handshakes()
+        self._reached = True
+
     def run(
         self, progress: ProgressCallback | None = None, starting: StartCallback | None = None
     ) -> Report:
         """Run every selected check; ``starting`` is called before each, ``progress`` after."""
         report = Report(self.options, self.run_id, datetime.now(UTC))
         try:
-            connect(self.host, self.port, self.options.timeout).close()
-            if self.https:
-                self._handshakes()
+            if not self._reached:
+                self.reach()
         except Unreachable as error:
             report.unreachable = str(error)
             for spec in self.specs:
@@ -303,7 +317,7 @@ class Runner:
 
     def _handshakes(self) -> None:
         trust = Trust.from_verify(self._trust_source())
-        self.tls = probe_tls(self.host, self.port, trust, self.options.timeout)
+        self.tls = probe_tls(self.host, self.port, trust, self.options.timeout, self.connector)
         if self.tls.handshake_error:
             self._blocked = "no TLS connection (see tls.version)"
         elif self.tls.verify_error and not self.options.insecure:
@@ -345,7 +359,7 @@ class Runner:
     def _run_probe(self, probe: str) -> None:
         exchanges: list[Exchange] = []
         if probe == "tls-legacy":
-            self.legacy = probe_legacy(self.host, self.port, self.options.timeout)
+            self.legacy = probe_legacy(self.host, self.port, self.options.timeout, self.connector)
         elif probe == "fuzz":
             openapi = self.openapi
             if openapi is None:

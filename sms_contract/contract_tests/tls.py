@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from sms_contract.exceptions import Unreachable
+from sms_contract.contract_tests.targets import Connector
+from sms_contract.exceptions import TargetRefused, Unreachable
 
 #: Versions a modern endpoint should refuse (RFC 8996).
 LEGACY_VERSIONS = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
@@ -74,10 +75,13 @@ class TlsFacts:
     legacy: dict[str, str] = field(default_factory=dict)
 
 
-def connect(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection, or ``Unreachable`` saying why not."""
+def connect(
+    host: str, port: int, timeout: float, connector: Connector | None = None
+) -> socket.socket:
+    """A TCP connection (through ``connector``), or ``Unreachable`` saying why not
+    (``TargetRefused`` for an address the run may not reach)."""
     try:
-        return socket.create_connection((host, port), timeout=timeout)
+        return (connector or Connector()).connect(host, port, timeout)
     except socket.gaierror as error:
         raise Unreachable(f"cannot resolve {host}: {error.strerror or error}") from None
     except ConnectionRefusedError:
@@ -89,9 +93,9 @@ def connect(host: str, port: int, timeout: float) -> socket.socket:
 
 
 def _handshake(
-    context: ssl.SSLContext, host: str, port: int, timeout: float
+    context: ssl.SSLContext, host: str, port: int, timeout: float, connector: Connector | None
 ) -> tuple[str | None, str | None, bytes | None]:
-    sock = connect(host, port, timeout)
+    sock = connect(host, port, timeout, connector)
     try:
         with context.wrap_socket(sock, server_hostname=host) as tls:
             cipher = tls.cipher()
@@ -103,7 +107,9 @@ def _handshake(
         sock.close()
 
 
-def probe(host: str, port: int, trust: Trust, timeout: float) -> TlsFacts:
+def probe(
+    host: str, port: int, trust: Trust, timeout: float, connector: Connector | None = None
+) -> TlsFacts:
     """Handshake twice: without verification (version, cipher, certificate),
     then verifying the chain and the host name against ``trust``."""
     facts = TlsFacts()
@@ -112,7 +118,7 @@ def probe(host: str, port: int, trust: Trust, timeout: float) -> TlsFacts:
     plain.verify_mode = ssl.CERT_NONE
     started = datetime.now(UTC)
     try:
-        facts.version, facts.cipher, der = _handshake(plain, host, port, timeout)
+        facts.version, facts.cipher, der = _handshake(plain, host, port, timeout, connector)
     except ssl.SSLError as error:
         facts.handshake_error = _describe(error)
         return facts
@@ -124,7 +130,7 @@ def probe(host: str, port: int, trust: Trust, timeout: float) -> TlsFacts:
         facts.certificate = _certificate(der)
     verified = ssl.create_default_context(cafile=trust.cafile, capath=trust.capath)
     try:
-        _handshake(verified, host, port, timeout)
+        _handshake(verified, host, port, timeout, connector)
     except ssl.SSLCertVerificationError as error:
         facts.verify_error = error.verify_message or _describe(error)
     except ssl.SSLError as error:
@@ -132,7 +138,9 @@ def probe(host: str, port: int, trust: Trust, timeout: float) -> TlsFacts:
     return facts
 
 
-def probe_legacy(host: str, port: int, timeout: float) -> dict[str, str]:
+def probe_legacy(
+    host: str, port: int, timeout: float, connector: Connector | None = None
+) -> dict[str, str]:
     """For TLS 1.0 and 1.1: ``refused``, ``accepted`` or ``untestable: why``."""
     results = {}
     for version in LEGACY_VERSIONS:
@@ -143,7 +151,9 @@ def probe_legacy(host: str, port: int, timeout: float) -> dict[str, str]:
             results[name] = f"untestable: this machine's TLS library cannot offer it ({error})"
             continue
         try:
-            negotiated, _cipher, _der = _handshake(context, host, port, timeout)
+            negotiated, _cipher, _der = _handshake(context, host, port, timeout, connector)
+        except TargetRefused:
+            raise  # not a refusal by the endpoint: the run may not reach it
         except ssl.SSLError as error:
             if "NO_PROTOCOLS_AVAILABLE" in str(error) or "NO_CIPHERS" in str(error):
                 results[name] = "untestable: this machine's TLS library cannot offer it"

@@ -43,7 +43,7 @@ def create_app(config: ProviderConfig | None = None) -> Flask:
     app.extensions[meta.OPENAPI_EXTENSION] = mock_openapi(config)
     app.before_request(check_host)
     send.register(app, config.send_path)
-    api.register(app)
+    api.register(app, config)
     app.register_blueprint(ui.blueprint)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

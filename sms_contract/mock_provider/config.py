@@ -15,6 +15,8 @@ from sms_contract.mock_provider.upstream import UpstreamConfig
 
 AuthMode = Literal["none", "any", "strict"]
 SyncMode = Literal["normal", "full"]
+#: Which endpoints the verify page may check (``off``: no page, no API).
+VerifyTargets = Literal["public", "any", "off"]
 
 
 def _header_safe(token: str) -> bool:
@@ -105,6 +107,11 @@ class ProviderConfig:
     #: answer goes back to the client. An ``UpstreamConfig``, its fields as a
     #: mapping, or just the upstream's URL.
     upstream: UpstreamConfig | None = None
+    #: The verify page and ``/api/verify/runs``: ``public`` checks public addresses only
+    #: (``serve``'s default off loopback), ``any`` any address, ``off`` removes both.
+    verify_targets: VerifyTargets = "any"
+    #: Verify runs under way at once on the whole server (429 past it).
+    verify_max_runs: int = 2
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "upstream", _upstream(self.upstream))
@@ -142,6 +149,12 @@ class ProviderConfig:
             raise ConfigError("the longest wait must be between 0 and 3600 seconds")
         if self.max_messages < 1:
             raise ConfigError("the inbox must keep at least one message")
+        if self.verify_targets not in ("public", "any", "off"):
+            raise ConfigError(
+                f"verify targets must be public, any or off, not {self.verify_targets!r}"
+            )
+        if not 1 <= self.verify_max_runs <= 100:
+            raise ConfigError("the verify runs at once must be between 1 and 100")
 
 
 def default_wait(config: ProviderConfig) -> float:

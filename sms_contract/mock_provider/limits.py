@@ -23,6 +23,15 @@ def total_deadline(seconds: float) -> AbstractContextManager[object]:
     return nullcontext()
 
 
+def run_deadline(seconds: float) -> AbstractContextManager[object]:
+    """Interrupt the block after ``seconds`` with ``gevent.Timeout`` (``serve``; a no-op
+    elsewhere). Unlike ``total_deadline`` it is no ``Exception``: no network library
+    catches it as a timeout of its own and goes on."""
+    if monkey.is_module_patched("socket"):
+        return gevent.Timeout(seconds)
+    return nullcontext()
+
+
 class Slots:
     """At most ``limit`` holders at once in this process; taking one never waits."""
 

@@ -13,7 +13,7 @@ from typing import Any
 from sms_contract import __version__
 from sms_contract.core.readings import payload_schema
 from sms_contract.mock_provider import send
-from sms_contract.mock_provider.api import faults, messages, meta
+from sms_contract.mock_provider.api import faults, messages, meta, verify
 from sms_contract.mock_provider.api.spec import PROBLEM, VIOLATION, component
 from sms_contract.mock_provider.config import ProviderConfig
 
@@ -60,7 +60,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
     if config.auth == "none":
         security.append({})
     paths: dict[str, Any] = {}
-    for module in (send, messages, faults, meta):
+    for module in (send, messages, faults, verify, meta):
         paths.update(module.openapi_paths(config))
     return {
         "openapi": "3.1.0",
@@ -80,6 +80,7 @@ def mock_openapi(config: ProviderConfig) -> dict[str, Any]:
                 "Message": messages.MESSAGE,
                 "UpstreamAttempt": messages.UPSTREAM_ATTEMPT,
                 **faults.openapi_schemas(config),
+                **verify.openapi_schemas(config),
             },
         },
     }

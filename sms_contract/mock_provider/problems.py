@@ -45,6 +45,13 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "rate-limited": (429, "Too many sends (an injected rate limit)"),
     "invalid-fault-rule": (422, "The fault rule is invalid"),
     "fault-rule-conflict": (409, "A fault rule with this id exists already"),
+    # The verify page and /api/verify/runs (docs/verify.md, "In a browser").
+    "invalid-verify-run": (422, "The verify run cannot be started with this request"),
+    "target-refused": (422, "The endpoint's address is one this server does not check"),
+    "target-unreachable": (422, "The endpoint cannot be reached"),
+    "target-tls": (422, "The endpoint's TLS cannot be used"),
+    "verify-busy": (429, "Too many verify runs are under way; retry later"),
+    "report-not-ready": (409, "The run has no report: it is not done"),
 }
 
 

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.tls import TlsFiles
@@ -79,6 +78,10 @@ class ProviderServer(BaseApplication):  # type: ignore[misc]
         print(f"ready: {self.options.workers} worker(s) on {self.options.bind}", flush=True)
 
     def load(self) -> Flask:
+        # Imported in the worker, after gevent patched it: the app's modules (the
+        # verify page's checker) import the HTTP client, which must see the patch.
+        from sms_contract.mock_provider.app import create_app
+
         return create_app(self.provider_config)
 
 

@@ -33,6 +33,7 @@ from sms_contract.mock_provider.storage.inbox import (
     Stored,
 )
 from sms_contract.mock_provider.storage.sessions import SessionStore
+from sms_contract.mock_provider.verify_runs import WebRuns
 
 
 class ProviderState:
@@ -47,6 +48,8 @@ class ProviderState:
         self.faults = FaultStore(self.database, max_seconds=config.fault_max_seconds)
         #: Web UI sign-ins, known to every worker.
         self.sessions = SessionStore(self.database)
+        #: Checker runs started from the web (``verify_runs``), known to every worker.
+        self.verify_runs = WebRuns(self.database, config)
         #: Open event streams and waits of this process (``max_streams``, ``max_waits``).
         self.streams = Slots(config.max_streams)
         self.waits = Slots(config.max_waits)
@@ -56,11 +59,13 @@ class ProviderState:
         self.database.close()
 
     def install_start_rules(self) -> None:
-        """Replace every fault rule and count with the configuration's rules (a
-        server start; call once, before serving)."""
+        """Replace every fault rule and count with the configuration's rules, and mark
+        the verify runs a previous server left running as interrupted (a server
+        start; call once, before serving)."""
         config = self.config
         rules = start_rules(config.faults_file, config.faults, max_seconds=config.fault_max_seconds)
         self.faults.replace_all(rules)
+        self.verify_runs.interrupt_all()
 
     # -- sends ----------------------------------------------------------------------
 
@@ -156,3 +161,21 @@ class ProviderState:
     def clear_faults(self, namespace: str | None = None) -> int:
         """Delete every rule (those scoped to ``namespace`` when given); return how many."""
         return self.faults.clear(namespace)
+
+    # -- verify runs (the web's checker) ----------------------------------------------
+
+    def start_verify_run(self, request: Mapping[str, Any], client: str) -> str:
+        """Check and start a verify run for ``client`` (its address); the run's id.
+        Refused with ``InvalidRunInput``, ``VerifyBusy``, ``Unreachable`` (``TargetRefused``)
+        or ``TlsFailure``; see ``verify_runs.WebRuns.start``."""
+        return self.verify_runs.start(request, client)
+
+    def verify_run(self, run_id: str, checks_from: int = 0) -> dict[str, Any] | None:
+        """One verify run (its checks from position ``checks_from``), from any worker."""
+        return self.verify_runs.get(run_id, checks_from)
+
+    def list_verify_runs(
+        self, client: str, limit: int = 100, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The verify runs ``client`` may see, newest first, and how many in all."""
+        return self.verify_runs.find(client, limit, offset)

@@ -105,7 +105,7 @@ class _ConnectionState:
         """End the wait for a head now, quietly (the worker is stopping)."""
         self.stopping = True
         if self.timer is not None and self.greenlet is not None:
-            gevent.kill(self.greenlet, self.timer, block=False)
+            gevent.kill(self.greenlet, self.timer)  # asynchronous: it never waits
 
 
 @contextmanager

@@ -37,9 +37,6 @@ from sms_contract.sender.transport import (
     describe_network_error,
 )
 
-# Kept importable from here, where its callers found it first; it lives in transport.py.
-from sms_contract.sender.transport import plain_http_refusal as plain_http_refusal
-
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/json; charset=utf-8"

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sms_contract.contract_tests.reports.html import write_html
-from sms_contract.contract_tests.reports.junit import write_junit
-from sms_contract.contract_tests.reports.markdown import write_markdown
-from sms_contract.contract_tests.reports.model import build, write_json
+from sms_contract.contract_tests.reports.html import render_html, write_html
+from sms_contract.contract_tests.reports.junit import render_junit, write_junit
+from sms_contract.contract_tests.reports.markdown import render_markdown, write_markdown
+from sms_contract.contract_tests.reports.model import build, check_entry, render_json, write_json
 
 #: Report format (the option's name) -> its writer.
 WRITERS: dict[str, Callable[[dict[str, Any], Path], None]] = {
@@ -25,4 +25,12 @@ WRITERS: dict[str, Callable[[dict[str, Any], Path], None]] = {
     "markdown": write_markdown,
 }
 
-__all__ = ["WRITERS", "build"]
+#: Report format -> the text its writer writes (the same bytes, for a download).
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "json": render_json,
+    "junit": render_junit,
+    "html": render_html,
+    "markdown": render_markdown,
+}
+
+__all__ = ["RENDERERS", "WRITERS", "build", "check_entry"]

@@ -12,6 +12,7 @@ its SHA-256.
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -85,8 +86,15 @@ def _testcase(suite: ET.Element, check: dict[str, Any]) -> None:
         ET.SubElement(case, "system-out").text = body
 
 
-def write_junit(model: dict[str, Any], path: Path) -> None:
-    """Write the JUnit XML report to ``path``."""
+def render_junit(model: dict[str, Any]) -> str:
+    """The JUnit XML report, with its XML declaration."""
     tree = ET.ElementTree(to_junit(model))
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    buffer = io.BytesIO()
+    tree.write(buffer, encoding="utf-8", xml_declaration=True)
+    return buffer.getvalue().decode("utf-8")
+
+
+def write_junit(model: dict[str, Any], path: Path) -> None:
+    """Write the JUnit XML report to ``path``."""
+    path.write_text(render_junit(model), encoding="utf-8")

@@ -71,7 +71,7 @@ def build(report: Report, redact: Redactor, *, report_id: str | None = None) -> 
             "exitCode": 0 if report.plan is not None else report.exit_code,
             "unreachable": redact(report.unreachable) if report.unreachable else None,
         },
-        "checks": [_check(result, redact) for result in report.results],
+        "checks": [check_entry(result, redact) for result in report.results],
     }
     if report.plan is not None:
         document["plan"] = [_planned(item, redact) for item in report.plan]
@@ -103,10 +103,14 @@ def _seal(document: dict[str, Any]) -> dict[str, Any]:
     return sealed
 
 
+def render_json(model: dict[str, Any]) -> str:
+    """The JSON report: the model, indented (the digest does not depend on layout)."""
+    return json.dumps(model, ensure_ascii=False, indent=2) + "\n"
+
+
 def write_json(model: dict[str, Any], path: Path) -> None:
-    """Write the model as the JSON report (indented; the digest does not depend on layout)."""
-    text = json.dumps(model, ensure_ascii=False, indent=2)
-    path.write_text(text + "\n", encoding="utf-8")
+    """Write the model as the JSON report."""
+    path.write_text(render_json(model), encoding="utf-8")
 
 
 def _milliseconds(seconds: float) -> int:
@@ -150,10 +154,11 @@ def _guide_link(check_id: str) -> str:
     return f"{GUIDE}#{check_id.replace('.', '')}"
 
 
-def _check(result: Result, redact: Redactor) -> dict[str, Any]:
+def check_entry(result: Result, redact: Redactor) -> dict[str, Any]:
+    """One check of the report, as the report holds it (also a live run's progress)."""
     spec, verdict = result.spec, result.verdict
     exchanges = [exchange.to_dict() for exchange in verdict.exchanges]
-    return {
+    entry = {
         "id": spec.id,
         "level": spec.level.value,
         "title": spec.title,
@@ -167,6 +172,8 @@ def _check(result: Result, redact: Redactor) -> dict[str, Any]:
         "fix": spec.fix,
         "guide": _guide_link(spec.id),
     }
+    portable: dict[str, Any] = _portable(entry)
+    return portable
 
 
 def _planned(item: PlannedCheck, redact: Redactor) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """What guards the admin API, and the checks of origin and Host that the UI shares:
-cross-site writes (403), the admin token (401), a write's media type (415) and
-size (413); and, on every request, a Host the server does not serve (403)."""
+cross-site writes (403), the admin token (401; for the routes the UI's own script
+calls, a UI sign-in counts too), a write's media type (415) and size (413); and,
+on every request, a Host the server does not serve (403)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -15,6 +17,8 @@ from sms_contract.mock_provider.state import provider
 
 #: The challenge of a 401 from the admin API.
 ADMIN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sms-contract admin"'}
+#: The cookie of a UI sign-in: a random session, never the token (ui/security.py).
+SESSION_COOKIE = "sms_contract_ui"
 
 
 def given_admin_token() -> str | None:
@@ -44,14 +48,50 @@ def same_site() -> bool:
     return origin is None or urlsplit(origin).netloc == request.host
 
 
+def signed_in() -> bool:
+    """Whether the request may use the UI: no admin token is set, or the request has a
+    UI session opened with it, or carries the token itself."""
+    state = provider()
+    token = state.config.admin_token
+    if token is None:
+        return True
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and state.sessions.valid(cookie, token):
+        return True
+    given = given_admin_token()
+    return bool(given) and same_secret(str(given), token)
+
+
 def guard_api() -> Response | None:
     """A ``before_request`` hook of the admin API: ``None`` when allowed, else the refusal."""
+    return _guard(require_admin_token)
+
+
+def guard_api_for_ui() -> Response | None:
+    """``guard_api`` for the routes the UI's own script calls: a UI sign-in counts as
+    the admin token. The cookie is SameSite=Strict, and a write must come from this
+    site and be JSON, which no other site's page can send."""
+    return _guard(_require_sign_in)
+
+
+def _require_sign_in() -> Response | None:
+    if signed_in():
+        return None
+    return problem(
+        "unauthorized",
+        "this API needs the admin token (Authorization: Bearer TOKEN or X-Admin-Token) "
+        "or a UI sign-in",
+        headers=ADMIN_CHALLENGE,
+    )
+
+
+def _guard(authorise: Callable[[], Response | None]) -> Response | None:
     if request.method in WRITE_METHODS and not same_site():
         return problem(
             "cross-site",
             "a state-changing request from another site (Origin or Sec-Fetch-Site) is refused",
         )
-    refused = require_admin_token()
+    refused = authorise()
     if refused is not None or request.method not in _BODY_METHODS:
         return refused
     if request.mimetype != "application/json":

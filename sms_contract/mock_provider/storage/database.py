@@ -379,6 +379,11 @@ class SharedDatabase:
             db.execute(f"PRAGMA synchronous = {self._sync}")
         return db
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called: no connection opens any more."""
+        return self._closed
+
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A connection for reading, the block's alone; fetch the rows inside it."""

@@ -1,13 +1,13 @@
-"""The web UI of the fake provider: inbox, message detail, checker, spec, faults.
+"""The web UI of the fake provider: inbox, message detail, checker, spec, faults, verify.
 
-Server-rendered Jinja pages (autoescaped) with one small script and one style
+Server-rendered Jinja pages (autoescaped) with small scripts and one style
 sheet from ``static/``; nothing is fetched from elsewhere. Each page module
 adds its routes to the one ``blueprint``; ``security`` guards them all.
 """
 
 from __future__ import annotations
 
-from sms_contract.mock_provider.ui import check, faults, inbox, security
+from sms_contract.mock_provider.ui import check, faults, inbox, security, verify
 from sms_contract.mock_provider.ui.blueprint import blueprint
 
-__all__ = ["blueprint", "check", "faults", "inbox", "security"]
+__all__ = ["blueprint", "check", "faults", "inbox", "security", "verify"]

@@ -16,12 +16,16 @@ from werkzeug.wrappers import Response as BaseResponse
 from sms_contract import __version__
 from sms_contract import schema as documents
 from sms_contract.core.credentials import same_secret
-from sms_contract.mock_provider.api.guard import ADMIN_CHALLENGE, given_admin_token, same_site
+from sms_contract.mock_provider.api.guard import (
+    ADMIN_CHALLENGE,
+    SESSION_COOKIE,
+    same_site,
+    signed_in,
+)
 from sms_contract.mock_provider.problems import problem
 from sms_contract.mock_provider.state import provider
 from sms_contract.mock_provider.ui.blueprint import blueprint
 
-SESSION_COOKIE = "sms_contract_ui"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -47,7 +51,7 @@ def _guard() -> BaseResponse | None:
     """Refuse cross-site form posts; ask for the admin token when one is set."""
     if request.method == "POST" and not same_site():
         return Response("cross-site request refused", status=403, mimetype="text/plain")
-    if request.endpoint == "ui.login" or _signed_in():
+    if request.endpoint == "ui.login" or signed_in():
         return None
     if request.path.startswith("/api/"):
         return problem(
@@ -56,18 +60,6 @@ def _guard() -> BaseResponse | None:
             headers=ADMIN_CHALLENGE,
         )
     return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
-
-
-def _signed_in() -> bool:
-    state = provider()
-    token = state.config.admin_token
-    if token is None:
-        return True
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and state.sessions.valid(cookie, token):
-        return True
-    given = given_admin_token()
-    return bool(given) and same_secret(str(given), token)
 
 
 @blueprint.app_context_processor
@@ -82,6 +74,7 @@ def _page_context() -> dict[str, Any]:
         "send_path": config.send_path,
         "uses_token": config.admin_token is not None,
         "role": "fake SMS provider" if config.upstream is None else "validating proxy",
+        "verify_enabled": config.verify_targets != "off",
     }
 
 

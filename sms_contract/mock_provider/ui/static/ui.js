@@ -1,5 +1,6 @@
-// The web UI's only script. It never builds HTML from data: rows are cloned
-// from a <template> and every value is set with textContent.
+// The web UI's script of every page (verify.js runs the verify page). It never
+// builds HTML from data: rows are cloned from a <template> and every value is set
+// with textContent.
 "use strict";
 
 (function () {

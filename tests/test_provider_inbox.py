@@ -205,3 +205,32 @@ def test_an_older_inbox_file_keeps_its_counts_once_rows_are_counted_when_read(tm
     with sqlite3.connect(path) as db:
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
     assert "messages_accepted" in indexes and "messages_accepted_ret_id" not in indexes
+
+
+def test_the_wal_starts_again_while_two_processes_write_without_pause(tmp_path):
+    # Two databases on one file stand for two workers, each with its writer and
+    # its checkpointing thread. A checkpoint beside the writers never caught up:
+    # the WAL grew by every commit. Holding the writers' lock, it copies every
+    # frame, and the next writer starts the WAL again from its beginning.
+    path = tmp_path / "inbox.sqlite3"
+    databases = [SharedDatabase(path), SharedDatabase(path)]
+    inboxes = [Inbox(database) for database in databases]
+    sends = 4000
+
+    def write(worker: int) -> None:
+        for index in range(sends):
+            inboxes[worker].record(received(f"{worker}-{index}"), answer)
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with sqlite3.connect(path) as db:
+        frame = db.execute("PRAGMA page_size").fetchone()[0] + 24
+    # Every commit writes several frames; a WAL never started again would hold them all.
+    assert path.with_name(path.name + "-wal").stat().st_size < 2 * sends * frame
+    assert inboxes[0].find(MessageFilter(limit=0))[1] == 2 * sends
+    for database in databases:
+        database.close()
+

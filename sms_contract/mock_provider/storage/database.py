@@ -14,10 +14,14 @@ Across processes (gunicorn workers), writers queue on ``flock`` on a file next t
 the database: a blocking lock, where SQLite's busy handler would sleep 1 to
 100 ms between tries and leave the database idle meanwhile.
 
-No commit waits for a checkpoint (copying the WAL back into the database, with
-two fsyncs: milliseconds every few hundred commits, during which a gevent
-worker would serve nothing): the writer never checkpoints, a thread of its
-own in each process does (``Checkpoints``).
+No commit runs a checkpoint (copying the WAL back into the database, with two
+fsyncs: milliseconds every few hundred commits, during which a gevent worker
+would serve nothing): the writer never checkpoints, a thread of its own in
+each process does (``Checkpoints``). That thread takes the writers' lock
+between processes for the checkpoint, so it copies every frame and the next
+writer starts the WAL again from its beginning: with two processes writing
+without pause, a checkpoint beside the writers never caught up, and the WAL
+grew by every commit (25 KB per send, gigabytes at 100,000 sends).
 
 A change every process must notice at once (the fault rules) is announced in
 a counter shared through a memory-mapped file: a reader compares one integer
@@ -103,6 +107,7 @@ class GroupCommit:
         counts: SharedCounts | None = None,
     ) -> None:
         self._lock_path = lock_path
+        self._lock = ProcessLock(lock_path)
         self._counts = counts
         self._connect = connect
         #: Guards the queue and ``_leading``; held for a moment only, never across a commit.
@@ -112,7 +117,6 @@ class GroupCommit:
         self._idle = threading.Condition(self._mutex)
         self._queue: list[_Job[Any]] = []
         self._db: sqlite3.Connection | None = None
-        self._fd: int | None = None
         self._owner = -1
         self._checkpoints: Checkpoints | None = None
         #: Commits made by this process (the checkpointing thread looks at it).
@@ -161,14 +165,13 @@ class GroupCommit:
                     self._checkpoints.stop()
                 if self._db is not None:
                     self._db.close()
-                if self._fd is not None:
-                    os.close(self._fd)
-            self._db = self._fd = self._checkpoints = None
+            self._lock.close()
+            self._db = self._checkpoints = None
             self._owner = -1
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
-            with self._between_processes():
+            with self._lock.held():
                 db = self._connection()
                 db.execute("BEGIN IMMEDIATE")
                 try:
@@ -217,42 +220,67 @@ class GroupCommit:
         if self._db is None:
             self._db = self._connect()
             self._db.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpoints = Checkpoints(self._connect, lambda: self.commits)
+            self._checkpoints = Checkpoints(
+                self._connect, lambda: self.commits, ProcessLock(self._lock_path)
+            )
         return self._db
 
     def _reopen_after_fork(self) -> None:
         if self._owner != _process():  # a forked child must not use its parent's handles
-            self._db = self._fd = self._checkpoints = None
+            self._db = self._checkpoints = None
             self._owner = _process()
 
+
+class ProcessLock:
+    """An exclusive ``flock`` on a file, between processes and between the holders
+    of separate ``ProcessLock`` objects in one process (each opens the file)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._owner = -1
+
     @contextmanager
-    def _between_processes(self) -> Iterator[None]:
+    def held(self) -> Iterator[None]:
+        """Hold the lock for the block, waiting for it first."""
         if fcntl is None:
             yield
             return
-        self._reopen_after_fork()
+        if self._owner != _process():  # a forked child must not use its parent's handle
+            self._fd, self._owner = None, _process()
         if self._fd is None:
-            self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def close(self) -> None:
+        """Close the file (this process's); a later ``held`` opens it again."""
+        if self._fd is not None and self._owner == _process():
+            os.close(self._fd)
+        self._fd = None
+
 
 class Checkpoints:
-    """A thread that checkpoints the WAL (``PASSIVE``: it waits for no reader nor
-    writer) after each interval in which this process committed, on a
-    connection of its own. SQLite releases the GIL meanwhile."""
+    """A thread that checkpoints the WAL after each interval in which this process
+    committed, on a connection of its own, holding the writers' ``lock`` (SQLite
+    and ``flock`` release the GIL meanwhile). No writer adds frames meanwhile, so
+    the checkpoint copies them all (unless a reader still needs the oldest), and
+    the next writer starts the WAL again; commits wait for it (about 1 to 3 ms
+    every interval under load)."""
 
     def __init__(
         self,
         connect: Callable[[], sqlite3.Connection],
         commits: Callable[[], int],
+        lock: ProcessLock,
         interval: float = CHECKPOINT_INTERVAL,
     ) -> None:
         self._connect = connect
         self._commits = commits
+        self._lock = lock
         self._interval = interval
         #: Held until ``stop``; the thread waits on it between two looks.
         self._stopping = _allocate_lock()
@@ -278,11 +306,13 @@ class Checkpoints:
             while not self._stopping.acquire(timeout=self._interval):
                 if self._commits() != seen:
                     seen = self._commits()
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    with self._lock.held():
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error:
             pass  # the database went away; the last connection's close checkpoints
         finally:
             db.close()
+            self._lock.close()
             self._stopped.release()
 
 

@@ -99,6 +99,11 @@ class ProviderState:
         """The messages matching ``where``, newest first, and how many match in all."""
         return self.inbox.find(where)
 
+    def overview(self, where: MessageFilter) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The messages matching ``where``, newest first, and how many match its other
+        filters by status (``all``, ``accepted``, ``rejected``)."""
+        return self.inbox.overview(where)
+
     def message(self, message_id: int) -> dict[str, Any] | None:
         """One message by id."""
         return self.inbox.get(message_id)

@@ -60,6 +60,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted
     ON messages (namespace, ret_id, status) WHERE status = 'accepted';
 CREATE INDEX IF NOT EXISTS messages_namespace ON messages (namespace, id);
 CREATE INDEX IF NOT EXISTS messages_ret_id ON messages (ret_id);
+-- The rejected rows, for counting and listing them without reading the table
+-- (an accepted send writes nothing here; ``status`` is a column so that a
+-- count reads the index alone). With ``messages_accepted``, every row is
+-- counted from a partial index.
+CREATE INDEX IF NOT EXISTS messages_rejected ON messages (namespace, id, status)
+    WHERE status = 'rejected';
 CREATE TABLE IF NOT EXISTS counters (
     namespace TEXT PRIMARY KEY,
     received INTEGER NOT NULL DEFAULT 0,
@@ -102,28 +108,42 @@ ON CONFLICT (namespace) DO UPDATE SET received = received + excluded.received,
 """
 
 #: The counters: what they hold plus the rows there are (one statement, so one
-#: snapshot). Counting the rows reads two indexes, never the table: every row
-#: is in ``messages_namespace``, every accepted one in ``messages_accepted``.
+#: snapshot). Counting the rows reads the two partial indexes, never the table,
+#: and each row once: the accepted ones in ``messages_accepted``, the rejected
+#: ones in ``messages_rejected``.
 _COUNTERS = """
 WITH live AS (
-    SELECT namespace, count(*) AS received, 0 AS accepted FROM messages GROUP BY namespace
+    SELECT namespace, count(*) AS accepted, 0 AS rejected FROM messages
+    WHERE status = 'accepted' GROUP BY namespace
     UNION ALL
-    SELECT namespace, 0, count(*) FROM messages WHERE status = 'accepted' GROUP BY namespace
+    SELECT namespace, 0, count(*) FROM messages WHERE status = 'rejected' GROUP BY namespace
 ), rows AS (
-    SELECT namespace, sum(received) AS received, sum(accepted) AS accepted
+    SELECT namespace, sum(accepted) AS accepted, sum(rejected) AS rejected
     FROM live GROUP BY namespace
 ), names AS (
     SELECT namespace FROM counters UNION SELECT namespace FROM rows
 )
 SELECT names.namespace AS namespace,
-    coalesce(c.received, 0) + coalesce(r.received, 0) AS received,
+    coalesce(c.received, 0) + coalesce(r.accepted + r.rejected, 0) AS received,
     coalesce(c.accepted, 0) + coalesce(r.accepted, 0) AS accepted,
-    coalesce(c.rejected, 0) + coalesce(r.received - r.accepted, 0) AS rejected,
+    coalesce(c.rejected, 0) + coalesce(r.rejected, 0) AS rejected,
     coalesce(c.duplicates, 0) AS duplicates
 FROM names
 LEFT JOIN counters AS c ON c.namespace = names.namespace
 LEFT JOIN rows AS r ON r.namespace = names.namespace
 ORDER BY names.namespace
+"""
+
+#: The namespaces in order, each found by one search of ``messages_namespace``
+#: for the first one after the last (``DISTINCT`` would read every entry).
+_NAMESPACES = """
+WITH RECURSIVE names (namespace) AS (
+    SELECT min(namespace) FROM messages
+    UNION ALL
+    SELECT (SELECT min(namespace) FROM messages WHERE namespace > names.namespace)
+    FROM names WHERE names.namespace IS NOT NULL
+)
+SELECT namespace FROM names WHERE namespace IS NOT NULL
 """
 
 _COLUMNS = (
@@ -395,6 +415,28 @@ class Inbox:
             ).fetchall()
         return [_message(row) for row in rows], int(total)
 
+    def overview(self, where: MessageFilter) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The messages matching ``where``, newest first, and how many match its other
+        filters whatever their status: ``all``, ``accepted`` and ``rejected``."""
+        # Each count reads a partial index when the other filters allow (none, or
+        # a namespace), never the table; all = accepted + rejected (``CHECK``).
+        counted: list[str] = []
+        values: list[Any] = []
+        for status in ("accepted", "rejected"):
+            clauses, status_values = _where(replace(where, status=status))
+            counted.append(f"(SELECT count(*) FROM messages WHERE {' AND '.join(clauses)})")
+            values += status_values
+        clauses, page_values = _where(where)
+        page_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._db.reading() as db:
+            accepted, rejected = db.execute(f"SELECT {', '.join(counted)}", values).fetchone()
+            rows = db.execute(
+                f"SELECT * FROM messages{page_where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*page_values, where.limit, where.offset],
+            ).fetchall()
+        counts = {"all": accepted + rejected, "accepted": accepted, "rejected": rejected}
+        return [_message(row) for row in rows], counts
+
     def wait(self, ret_id: str, namespace: str | None, timeout: float) -> dict[str, Any] | None:
         """The first message with ``ret_id``, as soon as any worker has stored it."""
         deadline = time.monotonic() + timeout
@@ -425,8 +467,7 @@ class Inbox:
     def namespaces(self) -> list[str]:
         """Every namespace that has messages."""
         with self._db.reading() as db:
-            rows = db.execute("SELECT DISTINCT namespace FROM messages ORDER BY namespace")
-            return [row[0] for row in rows.fetchall()]
+            return [row[0] for row in db.execute(_NAMESPACES).fetchall()]
 
 
 #: Columns added since the first release: an older inbox file gets them on open.
@@ -487,17 +528,24 @@ def _delete(db: sqlite3.Connection, where: str, values: tuple[Any, ...]) -> int:
     return int(db.execute(f"DELETE FROM messages WHERE {where}", values).rowcount)
 
 
+#: A status as a literal: SQLite then knows that a partial index holds exactly
+#: the rows it selects and reads no row of the table (with ``status = ?`` it would).
+_STATUS_TERMS = {status: f"status = '{status}'" for status in ("accepted", "rejected")}
+
+
 def _where(where: MessageFilter) -> tuple[list[str], list[Any]]:
     columns = {
         "namespace": where.namespace,
         "recipient": where.to,
         "ret_id": where.ret_id,
         "type": where.type,
-        "status": where.status,
+        "status": None if where.status in _STATUS_TERMS else where.status,
         "upstream_outcome": where.upstream,
     }
     clauses = [f"{column} = ?" for column, value in columns.items() if value is not None]
     values: list[Any] = [value for value in columns.values() if value is not None]
+    if where.status in _STATUS_TERMS:
+        clauses.append(_STATUS_TERMS[where.status])
     if where.since is not None:
         clauses.append("received_at >= ?")
         values.append(where.since)

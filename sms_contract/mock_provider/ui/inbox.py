@@ -93,10 +93,9 @@ def _where(filters: dict[str, Any], offset: int = 0) -> MessageFilter:
 
 def snapshot(state: ProviderState, where: MessageFilter) -> dict[str, Any]:
     """What the inbox page shows for ``where``: rows, counts, namespaces."""
-    messages, total = state.messages(where)
-    counts = {}
-    for status in (None, *_STATUSES):
-        _rows, counts[status or "all"] = state.messages(replace(where, status=status, limit=0))
+    messages, by_status = state.overview(where)
+    total = by_status[where.status or "all"]
+    counts: dict[str, int] = dict(by_status)
     if state.config.upstream is not None:  # a proxy counts by upstream outcome too
         for outcome in OUTCOMES:
             _rows, counts[f"upstream-{outcome}"] = state.messages(

@@ -1,13 +1,18 @@
-"""Shared fixtures: a local CA and scripted HTTP(S) servers."""
+"""Shared fixtures: a local CA, scripted HTTP(S) servers, private fake providers and
+a headless Chromium."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 from helpers.scripted_server import Reply, Script, ScriptedServer, tls_context
+from ui_screenshots import launch
+
+from sms_contract.mock_provider.testing import LiveProvider, provider_config
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +59,30 @@ def scripted_server(tls_ca: trustme.CA) -> Iterator[ServerFactory]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def page_server(tmp_path: Path) -> Iterator[Callable[..., LiveProvider]]:
+    """Start private in-process fake providers (``page_server(**config)``), each in a
+    folder of its own, stopped at the end of the test."""
+    started: list[LiveProvider] = []
+
+    def start(**overrides: Any) -> LiveProvider:
+        folder = tmp_path / f"page-{len(started)}"
+        server = LiveProvider(provider_config(folder, **overrides))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium through Playwright (skipped without Playwright)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

@@ -10,7 +10,6 @@ import re
 import resource
 import shlex
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 import requests
-from helpers.raw_http import free_port, serve_process
+from helpers.raw_http import free_port, serve_process, stop_process
 from helpers.scripted_server import RecordedRequest, Reply, ScriptedServer
 from helpers.sends import sms
 
@@ -59,12 +58,7 @@ def running(command: list[str], cwd: Path, health: str, ca: Path) -> Iterator[No
                 time.sleep(0.1)
         yield
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         log.close()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import helpers.sends
 import pytest
-from ui_screenshots import chromium_path, launch, take
+from ui_screenshots import chromium_path, take
 
 from sms_contract import analyze
 from sms_contract.mock_provider.testing import LiveProvider, SmsProvider, provider_config
@@ -29,15 +29,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveProvider]:
     live = LiveProvider(provider_config(tmp_path_factory.mktemp("ui")))
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

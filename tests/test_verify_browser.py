@@ -14,14 +14,13 @@ from helpers.verify_cli import LOGIN, PASSWORD
 from ui_screenshots import (
     chromium_path,
     fill_verify_form,
-    launch,
     take_verify,
     verify_target,
 )
 from verify_servers import Served, provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
 from sms_contract.contract_tests.catalogue import BY_ID
-from sms_contract.mock_provider.testing import LiveProvider, provider_config
+from sms_contract.mock_provider.testing import LiveProvider
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,29 +31,6 @@ pytestmark = [
 
 #: The longest wait for a whole run, in milliseconds.
 RUN_MS = 90_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page_server(tmp_path: Path) -> Iterator[Callable[..., LiveProvider]]:
-    started: list[LiveProvider] = []
-
-    def start(**overrides: Any) -> LiveProvider:
-        server = LiveProvider(provider_config(tmp_path / f"page-{len(started)}", **overrides))
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture

@@ -26,26 +26,10 @@ from sms_contract.contract_tests.catalogue import BY_ID
 from sms_contract.contract_tests.reports import RENDERERS, WRITERS
 from sms_contract.contract_tests.reports.model import digest
 from sms_contract.mock_provider.config import ProviderConfig
-from sms_contract.mock_provider.testing import LiveProvider, provider_config
+from sms_contract.mock_provider.testing import LiveProvider
 from sms_contract.sender.transport import plain_http_refusal
 
 PageServer = Callable[..., LiveProvider]
-
-
-@pytest.fixture
-def page_server(tmp_path: Path) -> Iterator[PageServer]:
-    """Start fake providers whose verify page is under test (``page_server(**config)``)."""
-    started: list[LiveProvider] = []
-
-    def start(**overrides: Any) -> LiveProvider:
-        folder = tmp_path / f"page-{len(started)}"
-        server = LiveProvider(provider_config(folder, **overrides))
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def run_body(target: Served, **fields: Any) -> dict[str, Any]:

@@ -4,34 +4,19 @@ refused form shows (never the password), the run and list pages, the sign-in gua
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 from helpers.scripted_server import Reply
 from helpers.verify_cli import LOGIN, PASSWORD, TO
 from helpers.verify_page import follow_run
 from verify_servers import Served, provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
-from sms_contract.mock_provider.testing import LiveProvider, provider_config
+from sms_contract.mock_provider.testing import LiveProvider
 
 TOKEN = "verify-page-token"
-
-
-@pytest.fixture
-def page_server(tmp_path: Path) -> Iterator[Callable[..., LiveProvider]]:
-    started: list[LiveProvider] = []
-
-    def start(**overrides: Any) -> LiveProvider:
-        server = LiveProvider(provider_config(tmp_path / f"page-{len(started)}", **overrides))
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def form(target: Served, **fields: str) -> dict[str, str]:

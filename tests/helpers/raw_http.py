@@ -199,12 +199,7 @@ def serve_process(
         _wait_healthy(base, process, log_path, state_dir / "tls" / "ca.pem")
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         log.close()
 
 
@@ -236,3 +231,13 @@ class RemoteServer:
     def verify(self) -> str | bool:
         """The ``verify`` argument of requests for this server."""
         return self.ca_bundle or True
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server process as an operator would (SIGTERM), killing it if it lingers."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)

@@ -235,7 +235,9 @@ def test_the_wal_starts_again_while_two_processes_write_without_pause(tmp_path):
         database.close()
 
 
-def test_the_overview_counts_by_status_from_indexes_alone(inbox):
+def test_the_overview_counts_by_status_from_indexes_alone(tmp_path):
+    database = SharedDatabase(tmp_path / "inbox.sqlite3")
+    inbox = Inbox(database)
     for index in range(3):
         inbox.record(received(f"a{index}", namespace="a"), answer)
     inbox.record(replace(received("r", namespace="a"), status="rejected"), answer)
@@ -246,7 +248,6 @@ def test_the_overview_counts_by_status_from_indexes_alone(inbox):
     assert inbox.overview(MessageFilter())[1] == {"all": 5, "accepted": 4, "rejected": 1}
     assert inbox.namespaces() == ["a", "b"]
     # Counting reads a partial index, never the table (a scan at 100,000 rows).
-    database = SharedDatabase(inbox._db.path)
     with database.reading() as db:
         plan = db.execute(
             "EXPLAIN QUERY PLAN SELECT (SELECT count(*) FROM messages WHERE status = 'accepted'), "

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers.cli import one_error_line
 from helpers.readings import ACCENTS_AS_UCS2, SIMPLE_CREDITS, WITHOUT_PLUS
 
 from sms_contract.cli import cli
@@ -36,11 +37,10 @@ def validate(document: dict, *args: str, env: dict[str, str] | None = None) -> R
     return invoke("validate", *args, "-", stdin=json.dumps(document), env=env)
 
 
-def one_error_line(result: Result) -> str:
+def usage_error(result: Result) -> str:
+    """The one ``error:`` line of a command refused as bad usage (exit 2)."""
     assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
+    return one_error_line(result)
 
 
 # -- sms-contract readings -------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_send_refuses_a_number_that_cannot_be_written_without_plus_under_to_digi
     result = invoke(
         "send", "--dry-run", "--to", "+15555555555", "--text", "hi", "--reading", "to=digits"
     )
-    assert "cannot be written without '+'" in one_error_line(result)
+    assert "cannot be written without '+'" in usage_error(result)
 
 
 # -- bad readings ----------------------------------------------------------------------------
@@ -192,13 +192,13 @@ def test_a_bad_reading_is_one_error_line_and_exit_2_before_anything_runs(command
         "send": ["--dry-run", "--to", "+33612345678", "--text", "hi"],
     }[command]
     result = invoke(command, "--reading", reading, *arguments, stdin="{}")
-    assert one_error_line(result) == message
+    assert usage_error(result) == message
     assert result.stdout == ""
 
 
 def test_a_bad_reading_in_the_environment_names_the_variable():
     result = invoke("validate", "-", stdin="{}", env={READINGS_ENV: "to=plus"})
-    assert one_error_line(result) == (
+    assert usage_error(result) == (
         f"error: {READINGS_ENV}: unknown value 'plus' for the reading to; "
         "its values are: either, e164, digits"
     )

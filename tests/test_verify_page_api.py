@@ -19,7 +19,7 @@ from helpers.cli import one_error_line
 from helpers.reports import check_report
 from helpers.scripted_server import Reply
 from helpers.verify_cli import CREDENTIALS, ENV, LOGIN, PASSWORD, TO, run_verify
-from helpers.verify_page import follow_run, post_from, start_run
+from helpers.verify_page import follow_run, post_from, run_body, start_run
 from verify_servers import Served, provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
 from sms_contract.contract_tests.catalogue import BY_ID
@@ -30,19 +30,6 @@ from sms_contract.mock_provider.testing import LiveProvider
 from sms_contract.sender.transport import plain_http_refusal
 
 PageServer = Callable[..., LiveProvider]
-
-
-def run_body(target: Served, **fields: Any) -> dict[str, Any]:
-    """A run of every check against ``target`` with the test credentials and its CA."""
-    assert target.ca is not None
-    body = {
-        "url": target.url,
-        "to": TO,
-        "login": LOGIN,
-        "password": PASSWORD,
-        "cacert": Path(target.ca).read_text(encoding="utf-8"),
-    }
-    return {**body, **fields}
 
 
 def finished(server: LiveProvider, body: dict[str, Any]) -> dict[str, Any]:

@@ -16,25 +16,13 @@ from helpers.raw_http import serve_process
 from helpers.scripted_server import Reply
 from helpers.sends import sms as valid_sms
 from helpers.verify_cli import LOGIN, PASSWORD, TO
-from helpers.verify_page import follow_run, start_run
+from helpers.verify_page import follow_run, run_body, start_run
 from verify_servers import Served, provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
 
 #: How long the slow endpoint takes per answer: a run against it lasts.
 SLOW_ANSWER_SECONDS = 3.0
-
-
-def run_body(target: Served, **fields: Any) -> dict[str, Any]:
-    assert target.ca is not None
-    return {
-        "url": target.url,
-        "to": TO,
-        "login": LOGIN,
-        "password": PASSWORD,
-        "cacert": Path(target.ca).read_text(encoding="utf-8"),
-        **fields,
-    }
 
 
 def slow_body(scripted_server: Any, ca_bundle: Path) -> tuple[Any, dict[str, Any]]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import requests
 from helpers.scripted_server import Reply
-from helpers.verify_cli import LOGIN, PASSWORD, TO
-from helpers.verify_page import follow_run
+from helpers.verify_cli import PASSWORD, TO
+from helpers.verify_page import follow_run, run_body
 from verify_servers import Served, provider_fixture, tls_files_fixture  # noqa: F401 - fixtures
 
 from sms_contract.mock_provider.testing import LiveProvider
@@ -20,16 +20,8 @@ TOKEN = "verify-page-token"
 
 
 def form(target: Served, **fields: str) -> dict[str, str]:
-    assert target.ca is not None
-    return {
-        "url": target.url,
-        "to": TO,
-        "login": LOGIN,
-        "password": PASSWORD,
-        "cacert": Path(target.ca).read_text(encoding="utf-8"),
-        "maxSends": "25",
-        **fields,
-    }
+    """The page's form for a run against ``target``, as a browser posts it (text fields)."""
+    return {**run_body(target), "maxSends": "25", **fields}
 
 
 def test_the_form_posted_without_its_script_starts_the_run_and_opens_its_page(

@@ -85,7 +85,7 @@ def read_password(login: str | None, password_env: str | None) -> str | None:
 
 
 #: The environment variable holding readings, space-separated (``unicode=exact credits=simple``).
-READINGS_ENV = "SMS_CONTRACT_READINGS"
+READINGS_ENV = ENV_PREFIX + "READINGS"
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 

@@ -21,11 +21,10 @@ from typing import Any
 
 import click
 
-from sms_contract.cli._common import fail
+from sms_contract.cli._common import env_option, fail
 from sms_contract.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_UNREACHABLE
 
 #: The prefix of the variables ``serve`` reads its options from.
-_ENV = "SMS_CONTRACT_"
 #: Pause between two attempts while waiting.
 RETRY_PAUSE = 0.25
 #: What a bind-to-all address is reached through from the same machine.
@@ -143,11 +142,6 @@ def check(
         time.sleep(min(RETRY_PAUSE, left))
 
 
-def _option(*names: str, env: str, **kwargs: Any) -> Any:
-    """An option also read from ``SMS_CONTRACT_<env>``, as serve's are."""
-    return click.option(*names, envvar=_ENV + env, show_envvar=True, **kwargs)
-
-
 @click.command(epilog=_EPILOG)
 @click.option(
     "--url",
@@ -176,10 +170,10 @@ def _option(*names: str, env: str, **kwargs: Any) -> Any:
     metavar="SECONDS",
     help="Seconds one attempt may take.",
 )
-@_option("--host", env="HOST", default="127.0.0.1", show_default=True, help="serve's --host.")
-@_option("--port", env="PORT", default=8443, show_default=True, type=click.IntRange(1, 65535))
-@_option("--http", "plain_http", env="HTTP", is_flag=True, help="serve's --http (plain HTTP).")
-@_option(
+@env_option("--host", env="HOST", default="127.0.0.1", show_default=True, help="serve's --host.")
+@env_option("--port", env="PORT", default=8443, show_default=True, type=click.IntRange(1, 65535))
+@env_option("--http", "plain_http", env="HTTP", is_flag=True, help="serve's --http (plain HTTP).")
+@env_option(
     "--state-dir",
     env="STATE_DIR",
     default=".state",
@@ -187,7 +181,7 @@ def _option(*names: str, env: str, **kwargs: Any) -> Any:
     type=click.Path(path_type=Path, file_okay=False),
     help="serve's --state-dir, where the local CA is.",
 )
-@_option(
+@env_option(
     "--cert",
     "own_cert",
     env="CERT",

@@ -5,14 +5,31 @@ from __future__ import annotations
 import http.client
 import json
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from helpers.verify_cli import LOGIN, PASSWORD, TO
+
 #: The longest a test waits for a run to end (a full run against a local provider
 #: takes a few seconds; a slow one up to a minute).
 RUN_WAIT_SECONDS = 90.0
+
+
+def run_body(target: Any, **fields: Any) -> dict[str, Any]:
+    """A run of every check against ``target`` (a served test provider: ``url``, ``ca``)
+    with the test number and credentials and its CA, ``fields`` overriding."""
+    assert target.ca is not None
+    body = {
+        "url": target.url,
+        "to": TO,
+        "login": LOGIN,
+        "password": PASSWORD,
+        "cacert": Path(target.ca).read_text(encoding="utf-8"),
+    }
+    return {**body, **fields}
 
 
 def start_run(base_url: str, body: dict[str, Any], **kwargs: Any) -> requests.Response:

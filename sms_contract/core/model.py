@@ -60,8 +60,9 @@ def required_type(sender: str | None, requested: str) -> str:
     return requested if sender_is_set(sender) else SmsType.MARKETING.value
 
 
-def _integral(value: Any) -> Any:
-    # JSON Schema counts 2.0 as an integer; accept it, but never a bool or a string.
+def json_integer(value: Any) -> Any:
+    """``value`` with ``2.0`` read as ``2``: JSON Schema counts it an integer (a bool
+    or a string is left as it is, for the strict type check to refuse)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -88,7 +89,7 @@ class SmsPayload(BaseModel):
     @classmethod
     def _credits_integral(cls, data: Any) -> Any:
         if isinstance(data, dict) and "credits" in data:
-            return {**data, "credits": _integral(data["credits"])}
+            return {**data, "credits": json_integer(data["credits"])}
         return data
 
     @model_validator(mode="after")

@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from sms_contract.core.findings import Violation
+from sms_contract.core.model import json_integer
 from sms_contract.exceptions import RuleError
 from sms_contract.mock_provider.namespaces import NAMESPACE_SCHEMA_PATTERN
 
@@ -58,16 +59,10 @@ _MODEL_CONFIG = ConfigDict(
 
 
 def _integral_floats(data: Any, names: tuple[str, ...]) -> Any:
-    """``data`` with ``2.0`` read as ``2`` in the integer fields ``names``: JSON Schema
-    counts it an integer (never a bool or a string, which stay refused)."""
+    """``data`` with ``2.0`` read as ``2`` in the integer fields ``names``."""
     if not isinstance(data, Mapping):
         return data
-    return {
-        key: int(value)
-        if key in names and isinstance(value, float) and value.is_integer()
-        else value
-        for key, value in data.items()
-    }
+    return {key: json_integer(value) if key in names else value for key, value in data.items()}
 
 
 class RateLimit(BaseModel):
@@ -118,7 +113,7 @@ class FaultRule(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _integers(cls, data: Any) -> Any:
-        return _integral_floats(data, ("status", "retryAfter", "retry_after", "times"))
+        return _integral_floats(data, ("status", "retryAfter", "retry_after", "times", "truncate"))
 
     @field_validator("id")
     @classmethod
@@ -148,8 +143,6 @@ class FaultRule(BaseModel):
     def _truncate(cls, value: Any) -> Any:
         if value is None or value is True:
             return value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON Schema counts 2.0 an integer
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError("truncate is true (half the body) or how many body bytes to send")
         return value

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
@@ -12,11 +10,9 @@ from sms_contract.mock_provider.api import meta
 from sms_contract.mock_provider.api.guard import check_host
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.openapi import mock_openapi
-from sms_contract.mock_provider.problems import problem
+from sms_contract.mock_provider.problems import problem, unexpected_error
 from sms_contract.mock_provider.service import ProviderState
-from sms_contract.mock_provider.state import attach
-
-_log = logging.getLogger(__name__)
+from sms_contract.mock_provider.state import attach, upstream_client_of
 
 _HTTP_SLUGS = {
     400: "bad-request",
@@ -39,14 +35,16 @@ def create_app(config: ProviderConfig | None = None) -> Flask:
     app = Flask(__name__, static_folder="ui/static")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    attach(app, ProviderState(config))
+    state = ProviderState(config)
+    attach(app, state)
+    # The send URL is answered in front of Flask (send.py says why).
+    app.wsgi_app = send.SendRoute(app.wsgi_app, state, upstream_client_of(app))  # type: ignore[method-assign]
     app.extensions[meta.OPENAPI_EXTENSION] = mock_openapi(config)
     app.before_request(check_host)
-    send.register(app, config.send_path)
     api.register(app, config)
     app.register_blueprint(ui.blueprint)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
+    app.register_error_handler(Exception, unexpected_error)
     return app
 
 
@@ -56,8 +54,3 @@ def _http_error(error: HTTPException) -> Response:
     if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     return response
-
-
-def _unexpected_error(error: Exception) -> Response:
-    _log.exception("unexpected error", exc_info=error)
-    return problem("internal-error", "the fake provider failed; see its log")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import Request
+from werkzeug.wrappers import Request
 
 from sms_contract.core.credentials import parse_basic, redact_header, same_secret
 from sms_contract.mock_provider.config import ProviderConfig

@@ -37,8 +37,9 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from flask import Request, Response, jsonify
+from flask import Response
 from werkzeug.exceptions import ClientDisconnected
+from werkzeug.wrappers import Request
 
 from sms_contract.core.findings import Violation
 from sms_contract.core.jsontext import canonical_bytes, dump_bytes
@@ -126,7 +127,8 @@ def handle_send(
     if req.method in ("GET", "HEAD"):
         if upstream is not None:
             return pass_on(upstream, _exchange(upstream, req, b""))
-        return jsonify(status="ok", namespace=namespace, login=auth.login)
+        test = {"status": "ok", "namespace": namespace, "login": auth.login}
+        return Response(dump_bytes(test), content_type="application/json")
     body = read_body(req, state.config)
     verdict = judge(state.config, screen(req, body) or parse(body))
     plan = plan_faults(state, namespace, verdict.payload, auth.login)
@@ -134,7 +136,7 @@ def handle_send(
     if plan is not None:
         if plan.answers:
             item = received(namespace, req, auth, body, verdict, state.config.readings)
-            return faults.answer(state, item, plan, started, challenge(state.config))
+            return faults.answer(state, req.environ, item, plan, started, challenge(state.config))
         applied = faults.let_through(plan)
     item = received(
         namespace,
@@ -146,9 +148,8 @@ def handle_send(
         faults=applied,
         duration_ms=(time.perf_counter() - started) * 1000,
     )
-    if upstream is not None:
-        return forward(state, req, item, body, upstream)
-    return store(state, item)
+    response = store(state, item) if upstream is None else forward(state, req, item, body, upstream)
+    return response if plan is None else faults.finish(req.environ, response, plan)
 
 
 # -- 2. read ---------------------------------------------------------------------------

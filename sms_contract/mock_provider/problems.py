@@ -3,13 +3,17 @@ provider answers with."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response, json
+from flask import Response
 
 from sms_contract.core.findings import Violation
+from sms_contract.core.jsontext import dump_bytes
+
+_log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://sms-contract.inocx.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -65,7 +69,7 @@ def problem(
 ) -> Response:
     """A problem+json response for ``slug``, listing every violation."""
     return Response(
-        json.dumps(problem_body(slug, detail, violations=violations, **extra)),
+        dump_bytes(problem_body(slug, detail, violations=violations, **extra)),
         status=PROBLEMS[slug][0],
         headers=dict(headers or {}),
         content_type=PROBLEM_CONTENT_TYPE,
@@ -95,7 +99,7 @@ def error_answer(
     return (
         f"{status} {HTTPStatus(status).phrase}",
         [("Content-Type", PROBLEM_CONTENT_TYPE), *(headers or {}).items()],
-        json.dumps(body).encode("utf-8"),
+        dump_bytes(body),
     )
 
 
@@ -112,3 +116,9 @@ def problem_body(
         "violations": [v.to_dict() for v in violations],
         **extra,
     }
+
+
+def unexpected_error(error: Exception) -> Response:
+    """The 500 answer of a failure nobody foresaw, logged with its traceback."""
+    _log.exception("unexpected error", exc_info=error)
+    return problem("internal-error", "the fake provider failed; see its log")

@@ -1,15 +1,23 @@
 """The send URL: ``POST`` one SMS, ``GET``/``HEAD`` to test the connection.
 
 A thin front over the send pipeline (``pipeline.py``), which lists the steps
-and the status each one can answer with.
+and the status each one can answer with. The front is WSGI middleware in front
+of the Flask app rather than a Flask view: the send URL is the load a platform
+test puts on the fake provider, and Flask's per-request machinery (contexts,
+URL map, hooks, signals) cost more than the whole contract check. What the app
+does for every request is done here too: the Host allowlist first, a 405 with
+``Allow`` for another method, the 500 problem for a failure nobody foresaw.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Request, Response, request
+from flask import Response
+from werkzeug.wrappers import Request
 
+from sms_contract.mock_provider.api.guard import unknown_host
 from sms_contract.mock_provider.api.spec import (
     JSON,
     NAMESPACE_SCHEMA,
@@ -21,21 +29,69 @@ from sms_contract.mock_provider.api.spec import (
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.namespaces import DEFAULT_NAMESPACE, NAMESPACE_RULE
 from sms_contract.mock_provider.pipeline import handle_send
-from sms_contract.mock_provider.state import provider, upstream_client
+from sms_contract.mock_provider.problems import problem, unexpected_error
+from sms_contract.mock_provider.service import ProviderState
+from sms_contract.mock_provider.upstream import UpstreamClient
+
+#: A WSGI application.
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+#: The methods of the send URL; ``OPTIONS`` lists them.
+METHODS = ("GET", "HEAD", "OPTIONS", "POST")
+_ALLOW = ", ".join(METHODS)
+#: Where the namespace sits in ``/ns/<namespace><send path>``.
+_NS_PREFIX = "/ns/"
 
 
-def register(app: Flask, send_path: str) -> None:
-    """Add the send endpoint at ``send_path`` and ``/ns/<namespace><send_path>``."""
-    methods = ["POST", "GET", "HEAD"]
-    app.add_url_rule(send_path, "send", receive, methods=methods)
-    app.add_url_rule(f"/ns/<namespace>{send_path}", "send_ns", receive, methods=methods)
+class SendRoute:
+    """WSGI middleware: the send URL, plain and per namespace, answered by the
+    pipeline; every other path passed on to ``app`` (the Flask app's ``wsgi_app``)."""
 
+    def __init__(
+        self, app: WsgiApp, state: ProviderState, upstream: UpstreamClient | None = None
+    ) -> None:
+        self.app = app
+        self.state = state
+        self.upstream = upstream
+        self._path = state.config.send_path
 
-def receive(namespace: str = DEFAULT_NAMESPACE) -> Response:
-    """POST one SMS; GET or HEAD is the test connection."""
-    # The request itself, not its context-local proxy: the pipeline reads it often.
-    req: Request = request._get_current_object()  # type: ignore[attr-defined]
-    return handle_send(provider(), req, namespace, upstream_client())
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        namespace = self.namespace_of(environ.get("PATH_INFO", ""))
+        if namespace is None:
+            return self.app(environ, start_response)
+        req = Request(environ)
+        try:
+            response = self.answer(req, namespace)
+        except Exception as error:  # the app's own answer to a failure: logged, a 500
+            response = unexpected_error(error)
+        return response(environ, start_response)
+
+    def namespace_of(self, path: str) -> str | None:
+        """The namespace ``path`` sends to, or ``None`` when it is not the send URL.
+        (The namespace is checked by the pipeline: a bad one is a 404 problem.)"""
+        if path == self._path:
+            return DEFAULT_NAMESPACE
+        if not (path.startswith(_NS_PREFIX) and path.endswith(self._path)):
+            return None
+        namespace = path[len(_NS_PREFIX) : len(path) - len(self._path)]
+        if not namespace or "/" in namespace:
+            return None
+        # WSGI gives the path's bytes as Latin-1; the URL means UTF-8.
+        return namespace.encode("latin-1").decode("utf-8", "replace")
+
+    def answer(self, req: Request, namespace: str) -> Response:
+        """The answer to a request on the send URL."""
+        refused = unknown_host(self.state.config.allowed_hosts, req.host)
+        if refused is not None:
+            return refused
+        if req.method == "OPTIONS":
+            return Response(status=200, headers={"Allow": _ALLOW})
+        if req.method not in METHODS:
+            refusal = problem(
+                "method-not-allowed", "The method is not allowed for the requested URL."
+            )
+            refusal.headers["Allow"] = _ALLOW
+            return refusal
+        return handle_send(self.state, req, namespace, self.upstream)
 
 
 # -- OpenAPI --------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def provider() -> ProviderState:
     return state_of(current_app)  # type: ignore[arg-type]
 
 
-def upstream_client() -> UpstreamClient | None:
-    """The upstream client of the app handling the current request (a proxy's)."""
-    client: UpstreamClient | None = current_app.extensions.get(UPSTREAM_EXTENSION)
+def upstream_client_of(app: Flask) -> UpstreamClient | None:
+    """The upstream client of ``app`` (a proxy's; ``None`` for the fake provider)."""
+    client: UpstreamClient | None = app.extensions.get(UPSTREAM_EXTENSION)
     return client

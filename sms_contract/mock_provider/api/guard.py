@@ -5,7 +5,7 @@ on every request, a Host the server does not serve (403)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -119,14 +119,16 @@ def check_host() -> Response | None:
     A page on another name that resolves to this machine (DNS rebinding) then
     reaches nothing.
     """
-    allowed = provider().config.allowed_hosts
-    if allowed is None:
-        return None
-    if _host_name(request.host) in allowed:
+    return unknown_host(provider().config.allowed_hosts, request.host)
+
+
+def unknown_host(allowed: Collection[str] | None, host: str) -> Response | None:
+    """The 403 for a ``host`` not in ``allowed`` (``None``: every host is served)."""
+    if allowed is None or _host_name(host) in allowed:
         return None
     return problem(
         "unknown-host",
-        f"this server answers to {', '.join(allowed)}, not to the Host {request.host[:100]!r}",
+        f"this server answers to {', '.join(allowed)}, not to the Host {host[:100]!r}",
     )
 
 

@@ -5,12 +5,14 @@ sits among the checks)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from flask import Response, after_this_request, json, request
+from flask import Response
 from werkzeug.http import HTTP_STATUS_CODES
 
+from sms_contract.core.jsontext import dump_bytes
 from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule
 from sms_contract.mock_provider.faults.wire import ClientConnection
 from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem_body
@@ -30,27 +32,27 @@ def _pause(fault_plan: FaultPlan) -> None:
 
 
 def let_through(fault_plan: FaultPlan) -> tuple[dict[str, Any], ...]:
-    """For a send answered normally: wait the delay, arrange for the answer to be
-    cut short when the plan truncates; return the faults to record on the send."""
+    """For a send answered normally: wait the delay; return the faults to record on
+    the send (``finish`` then cuts its answer short when the plan truncates)."""
     _pause(fault_plan)
-    if fault_plan.truncates:
-        after_this_request(lambda response: _truncated(response, fault_plan))
     return tuple(fault_plan.entries)
 
 
 def answer(
     state: ProviderState,
+    environ: Mapping[str, Any],
     item: Received,
     fault_plan: FaultPlan,
     started: float,
     challenge: dict[str, str],
 ) -> Response:
-    """Answer a send in the provider's place; the send is recorded as not accepted.
-    ``challenge`` is the ``WWW-Authenticate`` header a 401 carries."""
+    """Answer a send (its WSGI ``environ``) in the provider's place; the send is
+    recorded as not accepted. ``challenge`` is the ``WWW-Authenticate`` header a 401
+    carries."""
     rule = fault_plan.rule
     assert rule is not None
     _pause(fault_plan)
-    connection = ClientConnection.of(request.environ)
+    connection = ClientConnection.of(environ)
     if rule.status is None and rule.rate_limit is None and connection is None:
         # No raw socket (e.g. Flask's test client): say so with a 502.
         fault_plan.entries[-1]["fallback"] = "the server hides its sockets; answered 502"
@@ -75,7 +77,7 @@ def answer(
     final_rule = rule
     stored, body = state.record(item, lambda it, st: _problem(it, fault_plan, final_rule, st.id))
     return Response(
-        json.dumps(body),
+        dump_bytes(body),
         status=item.http_status,
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
@@ -126,12 +128,12 @@ def _without_answer(
     return Response(status=NO_ANSWER)
 
 
-def _truncated(response: Response, fault_plan: FaultPlan) -> Response:
-    """Send ``response`` with its body cut short, then close the connection."""
+def finish(environ: Mapping[str, Any], response: Response, fault_plan: FaultPlan) -> Response:
+    """The answer of a send let through: ``response`` itself, or, when the plan
+    truncates, ``response`` sent with its body cut short, then the connection closed."""
     rule = fault_plan.rule
-    assert rule is not None
-    connection = ClientConnection.of(request.environ)
-    if connection is None:
+    connection = ClientConnection.of(environ)
+    if rule is None or not fault_plan.truncates or connection is None:
         return response
     body = response.get_data()
     keep = len(body) // 2 if rule.truncate is True else min(int(rule.truncate or 0), len(body))

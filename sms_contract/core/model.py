@@ -12,7 +12,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from sms_contract.core.encoding import MAX_PARTS, Analysis, analyze, lone_surrogate_at
+from sms_contract.core.numbers import is_valid_number
 from sms_contract.core.readings import (
     BY_NAME,
     DEFAULTS,
@@ -227,15 +227,6 @@ def _credits_mismatches(
         if declared == simple:
             detail += f"; {simple} is the simple reading, {_simple(counted)}, see credits=either"
     return [Mismatch("credits", declared, accepted[0], prefix + detail)]
-
-
-@lru_cache(maxsize=4096)
-def is_valid_number(number: str) -> bool:
-    """True when ``number`` (E.164, with its ``+``) is a valid number of some region."""
-    try:
-        return bool(phonenumbers.is_valid_number(phonenumbers.parse(number, None)))
-    except phonenumbers.NumberParseException:
-        return False
 
 
 def normalize_number(number: str, default_region: str | None = None) -> str:

@@ -20,7 +20,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from sms_contract.core.encoding import lone_surrogate_at
 from sms_contract.core.findings import CheckResult, Violation, pointer
-from sms_contract.core.model import SmsPayload, consistency_mismatches, is_valid_number
+from sms_contract.core.model import SmsPayload, consistency_mismatches
+from sms_contract.core.numbers import is_valid_number
 from sms_contract.core.readings import BY_NAME, DEFAULTS, RECIPIENT_PATTERNS, Readings
 from sms_contract.exceptions import BodyError
 from sms_contract.schema import load_schema

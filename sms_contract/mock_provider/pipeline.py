@@ -37,15 +37,15 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from flask import Response
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request
 
 from sms_contract.core.findings import Violation
-from sms_contract.core.jsontext import canonical_bytes, dump_bytes
+from sms_contract.core.jsontext import canonical_bytes
 from sms_contract.core.readings import Readings
 from sms_contract.core.validation import check_document, parse_object
 from sms_contract.exceptions import BodyError
+from sms_contract.mock_provider.answer import Answer, status_line
 from sms_contract.mock_provider.auth import AuthResult, authenticate, challenge, redacted_headers
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.faults import apply as faults
@@ -56,7 +56,6 @@ from sms_contract.mock_provider.namespaces import NAMESPACE_RULE, is_namespace
 from sms_contract.mock_provider.problems import (
     PROBLEM_CONTENT_TYPE,
     PROBLEMS,
-    problem,
     problem_body,
 )
 from sms_contract.mock_provider.service import ProviderState
@@ -115,20 +114,19 @@ class Verdict:
 
 def handle_send(
     state: ProviderState, req: Request, namespace: str, upstream: UpstreamClient | None = None
-) -> Response:
+) -> Answer:
     """Run the whole pipeline for one request on the send URL; a proxy's ``upstream``
     client takes the send on (``forward``)."""
     started = time.perf_counter()
     if not is_namespace(namespace):
-        return problem("not-found", NAMESPACE_RULE)
+        return Answer.problem("not-found", NAMESPACE_RULE)
     auth = authenticate(state.config, req)
     if not auth.allowed:
-        return problem("unauthorized", auth.reason, headers=challenge(state.config))
+        return Answer.problem("unauthorized", auth.reason, headers=challenge(state.config))
     if req.method in ("GET", "HEAD"):
         if upstream is not None:
             return pass_on(upstream, _exchange(upstream, req, b""))
-        test = {"status": "ok", "namespace": namespace, "login": auth.login}
-        return Response(dump_bytes(test), content_type="application/json")
+        return Answer.json(200, {"status": "ok", "namespace": namespace, "login": auth.login})
     body = read_body(req, state.config)
     verdict = judge(state.config, screen(req, body) or parse(body))
     plan = plan_faults(state, namespace, verdict.payload, auth.login)
@@ -350,20 +348,17 @@ def plan_faults(
 # -- 7. store, 8. answer ------------------------------------------------------------------
 
 
-def store(state: ProviderState, item: Received) -> Response:
+def store(state: ProviderState, item: Received) -> Answer:
     """Commit the send with its answer, then answer."""
     stored, answer = state.record(item, answer_body)
     return verdict_answer(item, stored, answer)
 
 
-def verdict_answer(item: Received, stored: Stored, answer: dict[str, Any]) -> Response:
+def verdict_answer(item: Received, stored: Stored, answer: dict[str, Any]) -> Answer:
     """The answer of a stored send: 200 with the provider's id, or the problem."""
-    accepted = item.status == "accepted" and not stored.conflict
-    return Response(
-        dump_bytes(answer),
-        status=409 if stored.conflict else item.http_status,
-        content_type="application/json" if accepted else PROBLEM_CONTENT_TYPE,
-    )
+    if item.status == "accepted" and not stored.conflict:
+        return Answer.json(item.http_status, answer)
+    return Answer.json(409 if stored.conflict else item.http_status, answer, PROBLEM_CONTENT_TYPE)
 
 
 def answer_body(item: Received, stored: Stored) -> dict[str, Any]:
@@ -391,7 +386,7 @@ def answer_body(item: Received, stored: Stored) -> dict[str, Any]:
 
 def forward(
     state: ProviderState, req: Request, item: Received, body: Body, upstream: UpstreamClient
-) -> Response:
+) -> Answer:
     """Store the send, pending; send its exact bytes upstream; add the upstream's
     answer to the entry, then pass that answer on (or a 502/504 without one).
 
@@ -409,9 +404,7 @@ def forward(
         return verdict_answer(item, stored, answer)
     exchange = _exchange(upstream, req, body.raw)
     response = pass_on(upstream, exchange, id=stored.id, retId=item.field_text("retId"))
-    record = attempt_record(
-        upstream.config, exchange, method=req.method, answered=response.status_code
-    )
+    record = attempt_record(upstream.config, exchange, method=req.method, answered=response.code)
     state.add_upstream(stored.id, item.namespace, record)
     return response
 
@@ -421,21 +414,19 @@ def _exchange(upstream: UpstreamClient, req: Request, raw: bytes) -> Exchange:
     return upstream.exchange(req.method, headers, raw)
 
 
-def pass_on(upstream: UpstreamClient, exchange: Exchange, **extra: Any) -> Response:
+def pass_on(upstream: UpstreamClient, exchange: Exchange, **extra: Any) -> Answer:
     """The upstream's answer as the client gets it: its status line, headers (less
     the hop-by-hop ones) and body; without one, a 504 after the timeout, else a 502,
     naming the cause (``extra`` goes into that problem)."""
     failure = exchange.failure
     if failure is not None:
         slug = "upstream-timeout" if failure.kind == "timeout" else "upstream-failed"
-        return problem(
+        return Answer.problem(
             slug, failure.message, cause=failure.kind, upstream=upstream.config.url, **extra
         )
     assert exchange.status is not None
-    headers = answer_headers(exchange)
     # The status line as it came, reason phrase included ("202 Queued").
-    status = f"{exchange.status} {exchange.reason}" if exchange.reason else exchange.status
-    response = Response(exchange.body, status=status, headers=headers)
-    if not any(name.lower() == "content-type" for name, _value in headers):
-        del response.headers["Content-Type"]  # none came: pass none on
-    return response
+    status = (
+        f"{exchange.status} {exchange.reason}" if exchange.reason else status_line(exchange.status)
+    )
+    return Answer(status, tuple(answer_headers(exchange)), exchange.body)

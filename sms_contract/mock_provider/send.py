@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Response
 from werkzeug.wrappers import Request
 
+from sms_contract.mock_provider.answer import Answer
 from sms_contract.mock_provider.api.guard import unknown_host
 from sms_contract.mock_provider.api.spec import (
     JSON,
@@ -29,7 +29,7 @@ from sms_contract.mock_provider.api.spec import (
 from sms_contract.mock_provider.config import ProviderConfig
 from sms_contract.mock_provider.namespaces import DEFAULT_NAMESPACE, NAMESPACE_RULE
 from sms_contract.mock_provider.pipeline import handle_send
-from sms_contract.mock_provider.problems import problem, unexpected_error
+from sms_contract.mock_provider.problems import unexpected_error
 from sms_contract.mock_provider.service import ProviderState
 from sms_contract.mock_provider.upstream import UpstreamClient
 
@@ -60,10 +60,10 @@ class SendRoute:
             return self.app(environ, start_response)
         req = Request(environ)
         try:
-            response = self.answer(req, namespace)
+            answer = self.answer(req, namespace)
         except Exception as error:  # the app's own answer to a failure: logged, a 500
-            response = unexpected_error(error)
-        return response(environ, start_response)
+            answer = Answer.of(unexpected_error(error))
+        return answer(environ, start_response)
 
     def namespace_of(self, path: str) -> str | None:
         """The namespace ``path`` sends to, or ``None`` when it is not the send URL.
@@ -78,19 +78,16 @@ class SendRoute:
         # WSGI gives the path's bytes as Latin-1; the URL means UTF-8.
         return namespace.encode("latin-1").decode("utf-8", "replace")
 
-    def answer(self, req: Request, namespace: str) -> Response:
+    def answer(self, req: Request, namespace: str) -> Answer:
         """The answer to a request on the send URL."""
         refused = unknown_host(self.state.config.allowed_hosts, req.host)
         if refused is not None:
-            return refused
+            return Answer.of(refused)
         if req.method == "OPTIONS":
-            return Response(status=200, headers={"Allow": _ALLOW})
+            return Answer("200 OK", (("Allow", _ALLOW),))
         if req.method not in METHODS:
-            refusal = problem(
-                "method-not-allowed", "The method is not allowed for the requested URL."
-            )
-            refusal.headers["Allow"] = _ALLOW
-            return refusal
+            detail = "The method is not allowed for the requested URL."
+            return Answer.problem("method-not-allowed", detail, headers={"Allow": _ALLOW})
         return handle_send(self.state, req, namespace, self.upstream)
 
 

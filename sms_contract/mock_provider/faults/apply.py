@@ -9,10 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from flask import Response
-from werkzeug.http import HTTP_STATUS_CODES
-
-from sms_contract.core.jsontext import dump_bytes
+from sms_contract.mock_provider.answer import Answer, status_line
 from sms_contract.mock_provider.faults.rules import FaultPlan, FaultRule
 from sms_contract.mock_provider.faults.wire import ClientConnection
 from sms_contract.mock_provider.problems import PROBLEM_CONTENT_TYPE, problem_body
@@ -45,7 +42,7 @@ def answer(
     fault_plan: FaultPlan,
     started: float,
     challenge: dict[str, str],
-) -> Response:
+) -> Answer:
     """Answer a send (its WSGI ``environ``) in the provider's place; the send is
     recorded as not accepted. ``challenge`` is the ``WWW-Authenticate`` header a 401
     carries."""
@@ -76,12 +73,7 @@ def answer(
         return _without_answer(state, stored.id, fault_plan, rule, connection)
     final_rule = rule
     stored, body = state.record(item, lambda it, st: _problem(it, fault_plan, final_rule, st.id))
-    return Response(
-        dump_bytes(body),
-        status=item.http_status,
-        headers=headers,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )
+    return Answer.json(item.http_status, body, PROBLEM_CONTENT_TYPE, headers)
 
 
 def _problem(item: Received, fault_plan: FaultPlan, rule: FaultRule, message_id: int) -> Any:
@@ -108,7 +100,7 @@ def _without_answer(
     fault_plan: FaultPlan,
     rule: FaultRule,
     conn: ClientConnection,
-) -> Response:
+) -> Answer:
     if rule.reset:
         conn.reset()
     elif rule.empty:
@@ -125,25 +117,22 @@ def _without_answer(
         state.update_faults(message_id, fault_plan.entries)
         conn.close()
     # The server's write of this answer fails quietly: the connection is gone.
-    return Response(status=NO_ANSWER)
+    return Answer(status_line(NO_ANSWER))
 
 
-def finish(environ: Mapping[str, Any], response: Response, fault_plan: FaultPlan) -> Response:
+def finish(environ: Mapping[str, Any], response: Answer, fault_plan: FaultPlan) -> Answer:
     """The answer of a send let through: ``response`` itself, or, when the plan
     truncates, ``response`` sent with its body cut short, then the connection closed."""
     rule = fault_plan.rule
     connection = ClientConnection.of(environ)
     if rule is None or not fault_plan.truncates or connection is None:
         return response
-    body = response.get_data()
+    body = response.body
     keep = len(body) // 2 if rule.truncate is True else min(int(rule.truncate or 0), len(body))
     keep = min(keep, max(len(body) - 1, 0))
-    reason = HTTP_STATUS_CODES.get(response.status_code, "Unknown")
-    head = [f"HTTP/1.1 {response.status_code} {reason}"]
-    head += [f"{name}: {value}" for name, value in response.headers.items()]
-    if "Content-Length" not in response.headers:
-        head.append(f"Content-Length: {len(body)}")
-    head.append("Connection: close")
+    head = [f"HTTP/1.1 {response.status}"]
+    head += [f"{name}: {value}" for name, value in response.headers]
+    head += [f"Content-Length: {len(body)}", "Connection: close"]
     connection.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body[:keep])
     connection.close()
-    return Response(status=NO_ANSWER)
+    return Answer(status_line(NO_ANSWER))

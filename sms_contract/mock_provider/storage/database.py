@@ -110,11 +110,15 @@ class GroupCommit:
         self._lock = ProcessLock(lock_path)
         self._counts = counts
         self._connect = connect
-        #: Guards the queue and ``_leading``; held for a moment only, never across a commit.
-        self._mutex = threading.Lock()
+        #: Guards the queue and ``_leading``; held for a moment only, never across a
+        #: commit nor anything that could wait, so a real lock serves greenlets too
+        #: (gevent's own lock costs microseconds per use, on every send).
+        self._mutex = _allocate_lock()
         #: True while some thread leads (runs a commit or is about to).
         self._leading = False
+        #: ``close`` waits here for the last commit; told only when it waits.
         self._idle = threading.Condition(self._mutex)
+        self._closing = False
         self._queue: list[_Job[Any]] = []
         self._db: sqlite3.Connection | None = None
         self._owner = -1
@@ -152,14 +156,17 @@ class GroupCommit:
                     self._queue[0].wake.release()
                 else:
                     self._leading = False
-                    self._idle.notify_all()
+                    if self._closing:
+                        self._idle.notify_all()
         return job.outcome()
 
     def close(self) -> None:
         """Close this process's writing connection and lock file."""
         with self._mutex:
+            self._closing = True
             while self._leading:
                 self._idle.wait()
+            self._closing = False
             if self._owner == _process():
                 if self._checkpoints is not None:
                     self._checkpoints.stop()
@@ -171,29 +178,11 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
-            with self._lock.held():
-                db = self._connection()
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    shared: dict[str, Any] = {}
-                    if len(batch) == 1:
-                        # Alone in its transaction: work that fails rolls all of it
-                        # back (below), so no savepoint is needed (two statements fewer).
-                        batch[0].result = batch[0].work(db, shared)
-                    else:
-                        for job in batch:
-                            self._run_one(db, job, shared)
-                    db.execute("COMMIT")
-                    self.commits += 1
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-                # Still between processes: no other writer raises a count meanwhile.
-                if self._counts is not None:
-                    self._counts.increment(_COMMITS)
-                    if any(job.announce for job in batch):
-                        self._counts.increment(_ANNOUNCED)
+            self._lock.acquire()
+            try:
+                self._commit_holding_lock(batch)
+            finally:
+                self._lock.release()
         except BaseException as error:  # nothing of the batch was stored
             for job in batch:
                 job.result, job.error = None, error
@@ -202,6 +191,30 @@ class GroupCommit:
         finally:
             for job in batch:
                 job.done = True
+
+    def _commit_holding_lock(self, batch: list[_Job[Any]]) -> None:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            shared: dict[str, Any] = {}
+            if len(batch) == 1:
+                # Alone in its transaction: work that fails rolls all of it
+                # back (below), so no savepoint is needed (two statements fewer).
+                batch[0].result = batch[0].work(db, shared)
+            else:
+                for job in batch:
+                    self._run_one(db, job, shared)
+            db.execute("COMMIT")
+            self.commits += 1
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        # Still between processes: no other writer raises a count meanwhile.
+        if self._counts is not None:
+            self._counts.increment(_COMMITS)
+            if any(job.announce for job in batch):
+                self._counts.increment(_ANNOUNCED)
 
     @staticmethod
     def _run_one(db: sqlite3.Connection, job: _Job[Any], shared: dict[str, Any]) -> None:
@@ -243,17 +256,26 @@ class ProcessLock:
     @contextmanager
     def held(self) -> Iterator[None]:
         """Hold the lock for the block, waiting for it first."""
-        if fcntl is None:
+        self.acquire()
+        try:
             yield
+        finally:
+            self.release()
+
+    def acquire(self) -> None:
+        """Wait for the lock and take it (``held`` is the block form; this one spares
+        the send path a generator)."""
+        if fcntl is None:
             return
         if self._owner != _process():  # a forked child must not use its parent's handle
             self._fd, self._owner = None, _process()
         if self._fd is None:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
+
+    def release(self) -> None:
+        """Give the lock back (after ``acquire``)."""
+        if fcntl is not None and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:

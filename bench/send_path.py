@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from bench.provider import (
 )
 from sms_contract.mock_provider.app import create_app
 from sms_contract.mock_provider.config import ProviderConfig
+from sms_contract.mock_provider.state import state_of
+from sms_contract.mock_provider.storage.inbox import Received, Respond, Stored
 
 #: Sends per repeat, repeats (the two apps take turns), and warm-up sends.
 SENDS = 2000
@@ -108,10 +111,15 @@ def _sender(app: Any) -> Callable[[], None]:
 
 @dataclass(frozen=True)
 class InProcess:
-    """Microseconds per send (best, median) of both apps, and the profile's top."""
+    """Microseconds per send (best, median) of both apps and of the parts of ours,
+    and the profile's top."""
 
     ours: tuple[float, float]
     bare: tuple[float, float]
+    #: ``serve``'s app with the storage step answering without storing.
+    without_storage: tuple[float, float]
+    #: The storage step alone (``ProviderState.record``), on sends the pipeline built.
+    storage_alone: tuple[float, float]
     #: The top parts of the profile: (part, µs per send under the profiler, share).
     profile: list[tuple[str, float, float]]
     total_us: float
@@ -177,13 +185,49 @@ def _part(filename: str, function: str) -> str:
 
 
 def in_process(folder: Path) -> InProcess:
-    """Time both apps in this process, then profile ours."""
+    """Time both apps in this process (and ours without its storage step, and that
+    step alone), then profile ours."""
     app = create_app(ProviderConfig(db_path=folder / "inbox.sqlite3"))
+    unstored = create_app(ProviderConfig(db_path=folder / "unstored.sqlite3"))
+    captured: list[tuple[Received, Respond]] = []
+    state_of(unstored).record = partial(_not_stored, captured)  # type: ignore[method-assign]
     ours, bare = _sender(app), _sender(create_bare_app())
-    timings = _repeat({"ours": ours, "bare": bare})
+    timings = _repeat({"ours": ours, "bare": bare, "without storage": _sender(unstored)})
+    storage = _storage_alone(folder, captured)
     profile, total = _profile(ours)
-    app.extensions["sms_contract"].close()
-    return InProcess(timings["ours"], timings["bare"], profile, total)
+    for each in (app, unstored):
+        state_of(each).close()
+    return InProcess(
+        timings["ours"], timings["bare"], timings["without storage"], storage, profile, total
+    )
+
+
+def _not_stored(
+    captured: list[tuple[Received, Respond]], item: Received, respond: Respond
+) -> tuple[Stored, dict[str, Any]]:
+    """The storage step answering as if it had stored the send (it keeps it aside)."""
+    captured.append((item, respond))
+    stored = Stored(len(captured))
+    return stored, respond(item, stored)
+
+
+def _storage_alone(folder: Path, captured: list[tuple[Received, Respond]]) -> tuple[float, float]:
+    """The storage step alone, best and median µs per send: the sends the pipeline
+    built above, stored again in a fresh inbox in runs of ``SENDS``."""
+    app = create_app(ProviderConfig(db_path=folder / "storage.sqlite3"))
+    record = state_of(app).record
+    sends = iter(captured)
+    for item, respond in itertools.islice(sends, WARMUP):
+        record(item, respond)
+    timings = []
+    for _ in range(REPEATS):
+        batch = list(itertools.islice(sends, SENDS))
+        started = time.perf_counter()
+        for item, respond in batch:
+            record(item, respond)
+        timings.append((time.perf_counter() - started) / len(batch) * 1e6)
+    state_of(app).close()
+    return min(timings), statistics.median(timings)
 
 
 # -- at scale -----------------------------------------------------------------------------
@@ -289,7 +333,10 @@ def run() -> Section:
         print(
             f"  in-process µs per send (best / median): ours {measured.ours[0]:.1f} / "
             f"{measured.ours[1]:.1f}, bare Flask {measured.bare[0]:.1f} / "
-            f"{measured.bare[1]:.1f}",
+            f"{measured.bare[1]:.1f}; ours without its storage step "
+            f"{measured.without_storage[0]:.1f} / {measured.without_storage[1]:.1f}, "
+            f"the storage step alone {measured.storage_alone[0]:.1f} / "
+            f"{measured.storage_alone[1]:.1f}",
             flush=True,
         )
         scale = at_scale(Path(folder))
@@ -303,12 +350,26 @@ def _verdict(met: bool) -> str:
 
 def _markdown(measured: InProcess, scale: Scale) -> str:
     best, median = (measured.ours[i] / measured.bare[i] for i in (0, 1))
+    bare = measured.bare[0]
     timing = markdown_table(
-        ["app, called in-process", "µs per send (best)", "µs per send (median)"],
+        ["app, called in-process", "µs per send (best)", "µs per send (median)", "x bare"],
         [
-            ["`serve`'s app: an accepted send, validated and committed", *_pair(measured.ours)],
-            ["bare Flask route (fixed answer)", *_pair(measured.bare)],
-            ["ratio", f"**{best:.2f}x**", f"{median:.2f}x"],
+            [
+                "`serve`'s app: an accepted send, validated and committed",
+                *_pair(measured.ours),
+                f"**{best:.2f}x**",
+            ],
+            [
+                "the same app, its storage step answering without storing",
+                *_pair(measured.without_storage),
+                f"{measured.without_storage[0] / bare:.2f}x",
+            ],
+            [
+                "the storage step alone (`ProviderState.record`: one SQLite transaction)",
+                *_pair(measured.storage_alone),
+                f"{measured.storage_alone[0] / bare:.2f}x",
+            ],
+            ["bare Flask route (fixed answer)", *_pair(measured.bare), "1x"],
         ],
     )
     profile = markdown_table(
@@ -328,6 +389,9 @@ no server: {REPEATS} repeats of {SENDS:,} sends each, the two apps taking turns
 (after {WARMUP} sends of warm-up), every send a valid one with a new retId and
 recipient, as under wrk. Goal: `serve`'s app at most {TARGET_RATIO:g}x the bare
 route: {_verdict(best <= TARGET_RATIO)} ({best:.2f}x best, {median:.2f}x median).
+The second and third rows take the send apart: the app with its storage step
+answering as if it had stored (every other step as served), then that step
+alone on the sends the pipeline built (their retIds new to a fresh inbox).
 
 {timing}
 

@@ -11,6 +11,7 @@ go out as problem+json like every other refusal.
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from collections.abc import Iterator
@@ -61,6 +62,11 @@ class ProviderWorker(GeventWorker):  # type: ignore[misc]
         # exception: an abandoned TLS handshake would flood the log.
         hub = gevent.get_hub()
         hub.NOT_ERROR = (*hub.NOT_ERROR, OSError)
+        # What is loaded by now (the app, the contract's schema, phonenumbers'
+        # metadata: some 70,000 objects) lives as long as the worker. Out of the
+        # collector's sight, a full collection takes under a millisecond rather
+        # than 60 to 90: a pause every request in the worker would wait through.
+        gc.freeze()
         super().run()
 
     @property

@@ -262,6 +262,28 @@ def test_gunicorn_answers_408_when_the_body_stalls_past_the_read_timeout(server)
     assert problem["violations"][0]["code"] == "body_timeout"
 
 
+def test_a_kept_alive_connection_waits_the_keep_alive_time_not_the_read_timeout(server):
+    # The server's read timeout is 1 s, its keep-alive 5 s: a client that sends its
+    # next request 2 s after an answer must still be served on the same connection.
+    context = ssl.create_default_context(cafile=server.ca)
+    with (
+        socket.create_connection(("127.0.0.1", server.port), timeout=20) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as client,
+    ):
+        statuses = []
+        for ret_id in ("kept-alive-1", "kept-alive-2"):
+            body = json.dumps(sms(ret_id)).encode()
+            client.sendall(raw_post(body, length=len(body)))
+            received = b""
+            while not _complete(received):
+                chunk = client.recv(65536)
+                assert chunk, "the server closed the kept-alive connection"
+                received += chunk
+            statuses.append(int(received.split(b" ", 2)[1]))
+            time.sleep(2)
+    assert statuses == [200, 200]
+
+
 def test_gunicorn_answers_400_when_the_body_ends_before_its_content_length(server):
     status, problem = tls_exchange(server, raw_post(BODY, length=len(BODY) + 40), half_close=True)
     assert status == 400

@@ -158,10 +158,24 @@ def read_body(req: Request, config: ProviderConfig) -> Body:
 
     A pause longer than ``config.read_timeout``, or (under gevent) a body not
     whole after ``config.body_timeout``, ends the read (408): a client that
-    trickles its body cannot hold the server.
+    trickles its body cannot hold the server. The socket's own timeout is put
+    back afterwards: the wait for the next request on a kept-alive connection
+    is the server's keep-alive time, not the body's read timeout.
     """
+    sock = client_socket(req.environ)
+    if sock is None:
+        return _read_body(req, config)
+    kept = sock.gettimeout()
+    sock.settimeout(config.read_timeout)
+    try:
+        return _read_body(req, config)
+    finally:
+        with contextlib.suppress(OSError):  # a connection a fault or the client closed
+            sock.settimeout(kept)
+
+
+def _read_body(req: Request, config: ProviderConfig) -> Body:
     limit = config.max_body_bytes
-    _bound_pauses(req, config.read_timeout)
     declared = req.content_length
     if declared is not None and declared > limit:
         # The verdict is known; draining only lets the client read it.
@@ -191,13 +205,6 @@ def read_body(req: Request, config: ProviderConfig) -> Body:
 def _too_large(limit: int) -> Refusal:
     message = f"the body is over the limit of {limit} bytes"
     return Refusal.of("payload-too-large", "too_large", message)
-
-
-def _bound_pauses(req: Request, seconds: float) -> None:
-    """Set a read timeout on the client socket (gunicorn and werkzeug expose it)."""
-    sock = client_socket(req.environ)
-    if sock is not None:
-        sock.settimeout(seconds)
 
 
 def _read_up_to(req: Request, size: int) -> bytes:

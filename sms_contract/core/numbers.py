@@ -29,8 +29,6 @@ _E164_DIGITS = (7, 15)
 _MAX_COUNTRY_CODE_DIGITS = 3
 #: ``parse`` refuses a national number shorter than this, or longer than the second.
 _MIN_NATIONAL, _MAX_NATIONAL = 2, 17
-#: The region of the country codes that belong to no country (+800, +882, ...).
-_NON_GEOGRAPHIC = "001"
 #: The descriptions ``_number_type_helper`` tries after the general one; any match
 #: gives a known type. The mobile one counts only when its pattern is not the
 #: fixed line's (the library's own shortcut, kept so the verdict is the same).

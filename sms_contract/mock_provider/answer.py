@@ -72,11 +72,6 @@ class Answer:
         """The status code."""
         return int(self.status.split(" ", 1)[0])
 
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name`` (any case), or ``None``."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers if key.lower() == wanted), None)
-
     def __call__(
         self, environ: Mapping[str, Any], start_response: Callable[..., Any]
     ) -> list[bytes]:

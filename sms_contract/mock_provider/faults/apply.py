@@ -124,8 +124,10 @@ def finish(environ: Mapping[str, Any], response: Answer, fault_plan: FaultPlan) 
     """The answer of a send let through: ``response`` itself, or, when the plan
     truncates, ``response`` sent with its body cut short, then the connection closed."""
     rule = fault_plan.rule
+    if rule is None or not fault_plan.truncates:
+        return response
     connection = ClientConnection.of(environ)
-    if rule is None or not fault_plan.truncates or connection is None:
+    if connection is None:
         return response
     body = response.body
     keep = len(body) // 2 if rule.truncate is True else min(int(rule.truncate or 0), len(body))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from sms_contract.mock_provider.storage.database import GroupCommit, SharedDatabase, _Job
+from sms_contract.mock_provider.storage.database import (
+    GroupCommit,
+    ProcessLock,
+    SharedDatabase,
+    _Job,
+)
 from sms_contract.mock_provider.storage.inbox import (
     Inbox,
     MessageFilter,
@@ -256,3 +263,78 @@ def test_the_overview_counts_by_status_from_indexes_alone(tmp_path):
     database.close()
     steps = [step[3] for step in plan if "messages" in step[3]]
     assert len(steps) == 2 and all("COVERING INDEX" in step for step in steps), steps
+
+
+def _steps_of_one_send(inbox: Inbox, database: SharedDatabase, ret_id: str) -> int:
+    """SQLite virtual-machine steps (in hundreds) the writer takes to store one send."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    database.write(lambda db, _: db.set_progress_handler(count, 100))
+    inbox.record(received(ret_id), answer)
+    database.write(lambda db, _: db.set_progress_handler(None, 100))
+    return steps[0]
+
+
+def test_pruning_at_the_cap_reads_the_pruned_rows_not_the_whole_inbox(tmp_path):
+    database = SharedDatabase(tmp_path / "inbox.sqlite3")
+    small, large = Inbox(database, max_messages=50), Inbox(database, max_messages=3000)
+    for index in range(3050):
+        large.record(received(f"fill-{index}"), answer)
+    # Each send past the cap deletes the oldest message: its cost must not grow
+    # with the messages kept (it did: the fold scanned an index of all of them).
+    at_large_cap = _steps_of_one_send(large, database, "past-large-cap")
+    database.write(lambda db, _: small.delete(db))
+    for index in range(60):
+        small.record(received(f"small-{index}"), answer)
+    at_small_cap = _steps_of_one_send(small, database, "past-small-cap")
+    assert at_large_cap <= at_small_cap + 5
+    database.close()
+
+
+def test_a_writer_finding_the_lock_taken_pauses_longer_each_time_until_it_is_free(tmp_path):
+    holder, writer = ProcessLock(tmp_path / "db.lock"), ProcessLock(tmp_path / "db.lock")
+    holder.acquire()  # another process committing
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:  # gevent's sleep serves other connections here
+        pauses.append(seconds)
+        if len(pauses) == 4:
+            holder.release()
+
+    writer.acquire(pause=pause)
+    assert len(pauses) == 4 and pauses == sorted(pauses) and pauses[0] < pauses[-1]
+    with open(tmp_path / "db.lock") as third, pytest.raises(BlockingIOError):
+        fcntl.flock(third, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the writer holds it now
+    writer.release()
+    for lock in (holder, writer):
+        lock.close()
+
+
+def test_sends_queued_while_another_process_holds_the_lock_share_the_next_commit(tmp_path):
+    path = tmp_path / "inbox.sqlite3"
+    database = SharedDatabase(path)
+    inbox = Inbox(database)
+    inbox.record(received("first"), answer)
+    other_process = ProcessLock(path.with_name(path.name + ".lock"))
+    other_process.acquire()
+    senders = [
+        threading.Thread(target=inbox.record, args=(received(f"queued-{n}"), answer))
+        for n in range(5)
+    ]
+    for sender in senders:
+        sender.start()
+    deadline = time.monotonic() + 10
+    while len(database._commits._queue) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    before = database.commits()
+    other_process.release()
+    for sender in senders:
+        sender.join()
+    assert database.commits() == before + 1
+    assert inbox.find(MessageFilter(limit=0))[1] == 6
+    other_process.close()
+    database.close()

@@ -10,9 +10,13 @@ stored it. Work that fails is rolled back alone (a savepoint each, when the
 batch holds more than one); should the commit itself fail, every piece of the
 batch fails (nothing half-stored).
 
-Across processes (gunicorn workers), writers queue on ``flock`` on a file next to
-the database: a blocking lock, where SQLite's busy handler would sleep 1 to
-100 ms between tries and leave the database idle meanwhile.
+Across processes (gunicorn workers), writers take turns with ``flock`` on a file
+next to the database (SQLite's busy handler would sleep 1 to 100 ms between
+tries and leave the database idle meanwhile). A leader that finds it taken
+tries again after pauses of 50 µs growing to 1 ms (a patched ``time.sleep``:
+under gevent the worker's other connections go on meanwhile, where a
+blocking ``flock`` would stop them all), and takes the queue only once it holds
+the lock: the sends that arrived during the wait share its commit.
 
 No commit runs a checkpoint (copying the WAL back into the database, with two
 fsyncs: milliseconds every few hundred commits, during which a gevent worker
@@ -35,6 +39,7 @@ import os
 import sqlite3
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +58,13 @@ T = TypeVar("T")
 READERS_KEPT = 4
 #: Seconds between two looks at the WAL by the checkpointing thread.
 CHECKPOINT_INTERVAL = 0.1
+#: A writer finding the lock between processes taken tries again after
+#: ``FIRST_PAUSE`` seconds, then after twice as long each time up to
+#: ``LAST_PAUSE``; after ``POLL_SECONDS`` of this it blocks (a polling writer
+#: could otherwise lose every race to a busy one).
+FIRST_PAUSE = 0.00005
+LAST_PAUSE = 0.001
+POLL_SECONDS = 0.02
 #: Real threads and locks, also where gevent patched ``threading``: the
 #: checkpoint must run beside the event loop, not in it.
 _start_thread = monkey.get_original("_thread", "start_new_thread")
@@ -143,8 +155,7 @@ class GroupCommit:
             job.wake.acquire()
             if job.done:
                 return job.outcome()
-        with self._mutex:
-            batch, self._queue = self._queue, []
+        batch: list[_Job[Any]] = []
         try:
             self._commit(batch)
         finally:
@@ -177,13 +188,18 @@ class GroupCommit:
             self._owner = -1
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
+        """Take the writers' lock, then commit everything queued by then into ``batch``
+        (the work queued while the lock was busy shares the transaction)."""
         try:
-            self._lock.acquire()
+            self._lock.acquire(pause=time.sleep)
             try:
+                batch += self._take_queue()
                 self._commit_holding_lock(batch)
             finally:
                 self._lock.release()
         except BaseException as error:  # nothing of the batch was stored
+            if not batch:
+                batch += self._take_queue()
             for job in batch:
                 job.result, job.error = None, error
             if not isinstance(error, Exception):
@@ -191,6 +207,11 @@ class GroupCommit:
         finally:
             for job in batch:
                 job.done = True
+
+    def _take_queue(self) -> list[_Job[Any]]:
+        with self._mutex:
+            batch, self._queue = self._queue, []
+        return batch
 
     def _commit_holding_lock(self, batch: list[_Job[Any]]) -> None:
         db = self._connection()
@@ -262,15 +283,28 @@ class ProcessLock:
         finally:
             self.release()
 
-    def acquire(self) -> None:
+    def acquire(self, pause: Callable[[float], None] | None = None) -> None:
         """Wait for the lock and take it (``held`` is the block form; this one spares
-        the send path a generator)."""
+        the send path a generator). With ``pause``, wait by trying again after
+        each ``pause(seconds)`` (growing), then block once ``POLL_SECONDS`` have
+        passed: under gevent a patched ``time.sleep`` lets the worker's other
+        connections go on meanwhile, where a blocking ``flock`` stops them all."""
         if fcntl is None:
             return
         if self._owner != _process():  # a forked child must not use its parent's handle
             self._fd, self._owner = None, _process()
         if self._fd is None:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        if pause is not None:
+            delay, waited = FIRST_PAUSE, 0.0
+            while waited < POLL_SECONDS:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    pause(delay)
+                    waited += delay
+                    delay = min(delay * 2, LAST_PAUSE)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def release(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -338,3 +340,51 @@ def test_sends_queued_while_another_process_holds_the_lock_share_the_next_commit
     assert inbox.find(MessageFilter(limit=0))[1] == 6
     other_process.close()
     database.close()
+
+
+_GREENLETS_SENDING = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import sys
+from pathlib import Path
+
+import gevent
+
+from sms_contract.mock_provider.storage.database import SharedDatabase
+from sms_contract.mock_provider.storage.inbox import Inbox, MessageFilter, Received
+
+database = SharedDatabase(Path(sys.argv[1]))
+inbox = Inbox(database)
+before = database.commits()
+
+
+def send(n):
+    payload = {"retId": f"g-{n}", "to": "+33612345678", "type": "MARKETING", "text": "hi"}
+    item = Received(
+        namespace="n", status="accepted", http_status=200, body="{}", body_hash=f"g-{n}",
+        payload=payload,
+    )
+    inbox.record(item, lambda _item, stored: {"id": stored.id})
+
+
+gevent.joinall([gevent.spawn(send, n) for n in range(10)])
+print(database.commits() - before, inbox.find(MessageFilter(limit=0))[1])
+database.close()
+"""
+
+
+def test_under_gevent_the_sends_of_a_workers_connections_share_a_commit(tmp_path):
+    # A worker serves every connection in one thread: a leader committing at
+    # once would store each send alone. It lets the greenlets ready to run queue.
+    script = tmp_path / "greenlets.py"
+    script.write_text(_GREENLETS_SENDING)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "inbox.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["1", "10"]

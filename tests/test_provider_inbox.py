@@ -388,3 +388,54 @@ def test_under_gevent_the_sends_of_a_workers_connections_share_a_commit(tmp_path
         check=True,
     )
     assert done.stdout.split() == ["1", "10"]
+
+
+def test_an_id_is_never_given_twice_even_once_the_newest_messages_are_deleted(tmp_path):
+    database = SharedDatabase(tmp_path / "inbox.sqlite3")
+    inbox = Inbox(database)
+    inbox.record(received("a"), answer)
+    newest = inbox.record(received("b", namespace="other"), answer)[0].id
+    database.write(lambda db, _: inbox.delete(db, "other"))
+    after_namespace = inbox.record(received("c"), answer)[0].id
+    database.write(lambda db, _: inbox.delete(db))
+    after_clear = inbox.record(received("d"), answer)[0].id
+    assert (after_namespace, after_clear) == (newest + 1, newest + 2)
+    database.close()
+
+
+def test_an_older_inbox_file_with_autoincrement_is_rebuilt_keeping_rows_ids_and_counts(tmp_path):
+    path = tmp_path / "inbox.sqlite3"
+    database = SharedDatabase(path)
+    inbox = Inbox(database)
+    for ret_id in ("x", "y", "z"):
+        inbox.record(received(ret_id), answer)
+    inbox.record(received("z"), answer)  # a retry
+    database.close()
+    # As the version before wrote it: ids from AUTOINCREMENT, whose sequence
+    # went further than the rows left (the newest had been deleted).
+    with sqlite3.connect(path) as db:
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'messages'").fetchone()
+        db.execute(
+            sql.replace("messages (", "messages_old (", 1).replace(
+                "PRIMARY KEY", "PRIMARY KEY AUTOINCREMENT", 1
+            )
+        )
+        db.execute("INSERT INTO messages_old SELECT * FROM messages")
+        db.execute("DROP TABLE messages")
+        db.execute("ALTER TABLE messages_old RENAME TO messages")
+        db.execute("UPDATE sqlite_sequence SET seq = 7 WHERE name = 'messages'")
+        db.execute("DROP TABLE message_ids")
+    database = SharedDatabase(path)
+    inbox = Inbox(database)
+    with sqlite3.connect(path) as db:
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'messages'").fetchone()
+        indexes = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "AUTOINCREMENT" not in sql.upper()
+    assert {"messages_accepted", "messages_namespace", "messages_ret_id"} <= indexes
+    assert [m["retId"] for m in inbox.find(MessageFilter())[0]] == ["z", "y", "x"]
+    assert inbox.get(3)["attempts"] == 2  # the retry trigger counts on the new table
+    assert _counts(inbox) == {"n": (4, 4, 0, 1)}
+    assert inbox.record(received("w"), answer)[0].id == 8
+    assert inbox.record(received("z"), answer)[0].duplicate
+    assert _counts(inbox) == {"n": (6, 6, 0, 2)}
+    database.close()

@@ -25,9 +25,11 @@ from sms_contract.core.jsontext import dumps
 from sms_contract.core.validation import Violation
 from sms_contract.mock_provider.storage.database import SharedDatabase
 
-_SCHEMA = """
+#: The messages table. Without AUTOINCREMENT, whose sequence row every insert
+#: rewrote (a page more per send): ``message_ids`` keeps ids from coming back.
+_MESSAGES_TABLE = """
 CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     namespace TEXT NOT NULL,
     received_at REAL NOT NULL,
     last_seen_at REAL NOT NULL,
@@ -54,6 +56,11 @@ CREATE TABLE IF NOT EXISTS messages (
     upstream TEXT,
     upstream_outcome TEXT
 );
+"""
+
+_SCHEMA = (
+    _MESSAGES_TABLE
+    + """
 -- One accepted send per retId and namespace. ``status`` is a column too, so
 -- that counting the accepted rows reads this index alone (``counters()``).
 CREATE UNIQUE INDEX IF NOT EXISTS messages_accepted
@@ -90,7 +97,24 @@ CREATE TRIGGER IF NOT EXISTS count_retry AFTER UPDATE OF attempts ON messages BE
     ON CONFLICT (namespace) DO UPDATE SET received = received + 1,
         accepted = accepted + 1, duplicates = duplicates + 1;
 END;
+-- The last id given out, kept when the newest messages are deleted (a clear),
+-- so that no id is ever given twice.
+CREATE TABLE IF NOT EXISTS message_ids (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    last INTEGER NOT NULL
+);
 """
+)
+
+#: The last id given out: the newest message's, or the one kept by a clear.
+_LAST_ID = (
+    "SELECT max(coalesce((SELECT max(id) FROM messages), 0), "
+    "coalesce((SELECT last FROM message_ids), 0))"
+)
+_KEEP_LAST_ID = (
+    "INSERT INTO message_ids (one, last) VALUES (1, ?) "
+    "ON CONFLICT (one) DO UPDATE SET last = max(last, excluded.last)"
+)
 
 #: What an older inbox file has and this version replaces, by kind: a trigger
 #: counted every new row (the counters then included the rows there are), and
@@ -156,7 +180,7 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 24)})"
 #: One statement for an accepted send: a new row, or the retry of an accepted
 #: retId with the same body (attempts + 1); no row comes back for a conflict.
-#: The id is chosen beforehand: left to SQLite, a retry would use one up too.
+#: The id is chosen beforehand: SQLite's own would come back after a clear.
 #: A proxy forwards the retry too: the entry is pending again meanwhile.
 _UPSERT = (
     f"{_INSERT} ON CONFLICT (namespace, ret_id, status) WHERE status = 'accepted' "
@@ -293,6 +317,7 @@ class Inbox:
             conn.executescript(_SCHEMA)
         _add_missing_columns(self._db)
         _upgrade(self._db)
+        _drop_autoincrement(self._db)
 
     # -- writing ----------------------------------------------------------------
 
@@ -311,8 +336,7 @@ class Inbox:
         # Ids follow one another with no gap (pruning counts on it); ``batch``
         # carries the last one of this transaction from one send to the next.
         if "last_id" not in batch:
-            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
-            batch["last_id"] = int(row[0]) if row else 0
+            batch["last_id"] = int(db.execute(_LAST_ID).fetchone()[0])
         new_id = batch["last_id"] + 1
         conflict = False
         if item.status == "accepted":
@@ -391,6 +415,7 @@ class Inbox:
     def delete(db: sqlite3.Connection, namespace: str | None = None) -> int:
         """Delete every message (of ``namespace`` when given) inside the caller's
         write transaction; return how many."""
+        db.execute(_KEEP_LAST_ID, db.execute(_LAST_ID).fetchone())
         if namespace is None:
             return _delete(db, "true", ())
         return _delete(db, "namespace = ?", (namespace,))
@@ -522,6 +547,50 @@ def _upgrade(db: SharedDatabase) -> None:
         found = old(conn)
     if found:
         db.write(work)
+
+
+def _drop_autoincrement(db: SharedDatabase) -> None:
+    """Rebuild an older inbox file's messages table without AUTOINCREMENT: the
+    rows, ids and counts stay, and the sequence's last id goes to ``message_ids``."""
+
+    def has_it(conn: sqlite3.Connection) -> bool:
+        row = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+        ).fetchone()
+        return row is not None and "AUTOINCREMENT" in row[0].upper()
+
+    def work(conn: sqlite3.Connection, _batch: dict[str, Any]) -> None:
+        if not has_it(conn):  # another worker did it meanwhile
+            return
+        (last,) = conn.execute(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)"
+        ).fetchone()
+        conn.execute(_MESSAGES_TABLE.replace("messages (", "messages_rebuilt (", 1))
+        old = [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
+        new = {row[1] for row in conn.execute("PRAGMA table_info(messages_rebuilt)")}
+        columns = ", ".join(name for name in old if name in new)
+        conn.execute(f"INSERT INTO messages_rebuilt ({columns}) SELECT {columns} FROM messages")
+        conn.execute("DROP TABLE messages")  # its indexes and trigger too: made again below
+        conn.execute("ALTER TABLE messages_rebuilt RENAME TO messages")
+        for statement in _statements(_SCHEMA):
+            conn.execute(statement)
+        conn.execute(_KEEP_LAST_ID, (last,))
+
+    with db.reading() as conn:
+        if not has_it(conn):
+            return
+    db.write(work)
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of ``script``, one by one (``executescript`` would commit)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending)
+            pending = ""
+    return statements
 
 
 def _delete(db: sqlite3.Connection, where: str, values: tuple[Any, ...]) -> int:
